@@ -1,0 +1,162 @@
+//! Command-line / environment configuration.
+//!
+//! Every flag is also a `BFF_*` environment variable; `REDIS_URL` is accepted for
+//! `--redis-url`. See `bff/README.md` for the table.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use url::Url;
+
+use crate::secret::ClientSecret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientAuth {
+    /// HTTP Basic (RFC 6749 §2.3.1, `client_secret_basic`).
+    Basic,
+    /// Credentials in the form body (`client_secret_post`).
+    Post,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SameSite {
+    Strict,
+    Lax,
+}
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "bff", about = "Latchkey backend-for-frontend token proxy")]
+pub struct Config {
+    /// Address to bind; port 0 picks a free port (printed on stdout).
+    #[arg(long, env = "BFF_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Provider base URL; endpoints are discovered (RFC 8414 / OpenID Discovery).
+    #[arg(long, env = "BFF_ISSUER")]
+    pub issuer: Option<Url>,
+    /// The provider URL as the browser sees it, when it differs (docker compose).
+    #[arg(long, env = "BFF_PUBLIC_ISSUER")]
+    pub public_issuer: Option<Url>,
+    #[arg(long, env = "BFF_AUTHORIZE_URL")]
+    pub authorize_url: Option<Url>,
+    #[arg(long, env = "BFF_TOKEN_URL")]
+    pub token_url: Option<Url>,
+    #[arg(long, env = "BFF_REVOKE_URL")]
+    pub revoke_url: Option<Url>,
+    #[arg(long, env = "BFF_USERINFO_URL")]
+    pub userinfo_url: Option<Url>,
+    #[arg(long, env = "BFF_CLIENT_ID")]
+    pub client_id: String,
+    #[arg(long, env = "BFF_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    #[arg(long, env = "BFF_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    #[arg(long, env = "BFF_CLIENT_AUTH", value_enum, default_value = "basic")]
+    pub client_auth: ClientAuth,
+    #[arg(
+        long,
+        env = "BFF_REDIRECT_URI",
+        default_value = "http://localhost:3000/auth/callback"
+    )]
+    pub redirect_uri: Url,
+    #[arg(long, env = "BFF_SCOPE", default_value = "read write groups")]
+    pub scope: String,
+    /// Target of `/api/*`: `/api/x?y` → `UPSTREAM/x?y`.
+    #[arg(long, env = "BFF_UPSTREAM")]
+    pub upstream: Option<Url>,
+    /// Extra routes `PREFIX=URL`: `/api/PREFIX/x` → `URL/x` (repeatable).
+    #[arg(long = "route", env = "BFF_ROUTES", value_delimiter = ',')]
+    pub routes: Vec<String>,
+    #[arg(long, env = "BFF_REDIS_URL")]
+    pub redis_url: Option<String>,
+    #[arg(long, env = "BFF_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// `false` for plain-http development: the cookie then loses its `__Host-` prefix.
+    #[arg(long, env = "BFF_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+    #[arg(
+        long,
+        env = "BFF_COOKIE_SAME_SITE",
+        value_enum,
+        default_value = "strict"
+    )]
+    pub cookie_same_site: SameSite,
+    #[arg(long, env = "BFF_IDLE_TIMEOUT_SECONDS", default_value_t = 1800)]
+    pub idle_timeout_seconds: u64,
+    #[arg(long, env = "BFF_ABSOLUTE_TIMEOUT_SECONDS", default_value_t = 43200)]
+    pub absolute_timeout_seconds: u64,
+    #[arg(long, env = "BFF_REFRESH_SKEW_SECONDS", default_value_t = 30)]
+    pub refresh_skew_seconds: u64,
+    /// Bound on every session-store operation; past it the request gets a 503.
+    #[arg(long, env = "BFF_REDIS_TIMEOUT_MS", default_value_t = 2000)]
+    pub redis_timeout_ms: u64,
+    /// Extra origins allowed on state-changing requests (the redirect URI's origin always is).
+    #[arg(long, env = "BFF_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Name of the anti-CSRF request header (value must be `1`).
+    #[arg(long, env = "BFF_CSRF_HEADER", default_value = "x-csrf")]
+    pub csrf_header: String,
+    /// Upstream request timeout (whole exchange, streaming included).
+    #[arg(long, env = "BFF_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 300)]
+    pub upstream_timeout_seconds: u64,
+}
+
+impl Config {
+    /// Parses flags, falling back to `REDIS_URL` as the issue asks.
+    pub fn from_env_and_args() -> Self {
+        let mut config = Config::parse();
+        if config.redis_url.is_none() {
+            config.redis_url = std::env::var("REDIS_URL").ok().filter(|v| !v.is_empty());
+        }
+        config
+    }
+
+    pub fn client_secret(&self) -> anyhow::Result<ClientSecret> {
+        match (&self.client_secret, &self.client_secret_file) {
+            (Some(secret), _) => Ok(ClientSecret::new(secret.clone())),
+            (None, Some(path)) => {
+                let secret = std::fs::read_to_string(path)?;
+                Ok(ClientSecret::new(secret.trim().to_owned()))
+            }
+            (None, None) => anyhow::bail!("--client-secret or --client-secret-file is required"),
+        }
+    }
+
+    pub fn cookie_name(&self) -> &'static str {
+        // RFC 6265bis §4.1.3.2: `__Host-` needs Secure, Path=/ and no Domain.
+        if self.cookie_secure {
+            "__Host-latchkey-bff"
+        } else {
+            "latchkey-bff"
+        }
+    }
+
+    pub fn login_cookie_name(&self) -> &'static str {
+        if self.cookie_secure {
+            "__Host-latchkey-bff-login"
+        } else {
+            "latchkey-bff-login"
+        }
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_seconds)
+    }
+
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
+    }
+
+    /// Origins allowed on state-changing requests: the redirect URI's plus `--allowed-origins`.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        let mut origins = vec![self.redirect_uri.origin().ascii_serialization()];
+        origins.extend(
+            self.allowed_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty()),
+        );
+        origins
+    }
+}

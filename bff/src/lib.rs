@@ -1,0 +1,19 @@
+//! Latchkey BFF: the SPA's only backend, an OAuth2 confidential client that keeps every
+//! token server-side (draft-ietf-oauth-browser-based-apps, BFF section).
+
+pub mod app;
+pub mod config;
+pub mod csrf;
+pub mod error;
+pub mod login;
+pub mod logout;
+pub mod metrics;
+pub mod provider;
+pub mod proxy;
+pub mod refresh;
+pub mod secret;
+pub mod session;
+pub mod store;
+
+pub use app::{AppState, router, serve};
+pub use config::Config;

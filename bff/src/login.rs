@@ -1,0 +1,222 @@
+//! `GET /auth/login` and `GET /auth/callback`: the authorization code flow with PKCE
+//! (RFC 6749 §4.1, RFC 7636) run by this confidential client.
+//!
+//! Pre-login state (`state`, PKCE verifier, `return_to`) lives in the session store under
+//! its own random id, referenced by a separate short-lived `SameSite=Lax` cookie: the
+//! callback is a cross-site navigation from the provider, on which a `SameSite=Strict`
+//! session cookie would not be sent.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::{Cookie, SameSite};
+use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::SessionStore;
+
+use crate::app::SharedState;
+use crate::error::{Error, Result};
+use crate::session::{self, SessionData, now};
+
+const LOGIN_TTL_SECONDS: i64 = 600;
+
+#[derive(Serialize, Deserialize)]
+struct PreLogin {
+    state: String,
+    verifier: String,
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+/// Accepts only same-origin relative paths (no open redirect, RFC 9700 §4.11).
+pub fn valid_return_to(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && path.len() <= 2048
+        && !path.chars().any(char::is_control)
+        && url::Url::parse("http://bff.invalid")
+            .and_then(|base| base.join(path))
+            .is_ok_and(|u| u.host_str() == Some("bff.invalid"))
+}
+
+fn login_cookie(state: &SharedState, value: String, max_age: i64) -> HeaderValue {
+    let cookie = Cookie::build((state.config.login_cookie_name(), value))
+        .http_only(true)
+        .secure(state.config.cookie_secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie is a valid header value")
+}
+
+/// `GET /auth/login?return_to=/path` → 302 to the provider.
+pub async fn login(
+    State(state): State<SharedState>,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response> {
+    let return_to = query.return_to.unwrap_or_else(|| "/".to_owned());
+    if !valid_return_to(&return_to) {
+        return Err(Error::BadRequest(
+            "return_to must be a relative path on this site",
+        ));
+    }
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf) = state
+        .oauth
+        .authorize_url(|| CsrfToken::new_random_len(32)) // 256-bit state
+        .add_scopes(
+            state
+                .config
+                .scope
+                .split_whitespace()
+                .map(|s| Scope::new(s.to_owned())),
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let pre_login = PreLogin {
+        state: csrf.secret().clone(),
+        verifier: verifier.secret().clone(),
+        return_to,
+    };
+    let mut record = Record {
+        id: Id::default(),
+        data: HashMap::from([(
+            "login".to_owned(),
+            serde_json::to_value(&pre_login).map_err(|e| Error::Internal(e.to_string()))?,
+        )]),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(LOGIN_TTL_SECONDS),
+    };
+    state.store.create(&mut record).await?;
+    let mut response = Redirect::to(url.as_str()).into_response();
+    let cookie = login_cookie(&state, record.id.to_string(), LOGIN_TTL_SECONDS);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/callback`: never a 500; failures go back to `/?login_error=…`.
+pub async fn callback(
+    State(state): State<SharedState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let mut response = match complete(&state, &session, &headers, query).await {
+        Ok(return_to) => Redirect::to(&return_to).into_response(),
+        Err(Error::Login(code)) => Error::Login(code).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "login failed");
+            Error::Login("temporarily_unavailable").into_response()
+        }
+    };
+    // The pre-login cookie is single use: expire it whatever happened.
+    let expired = login_cookie(&state, String::new(), 0);
+    response.headers_mut().append(header::SET_COOKIE, expired);
+    response
+}
+
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| Cookie::split_parse(v.to_owned()))
+        .filter_map(std::result::Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+async fn complete(
+    state: &SharedState,
+    session: &Session,
+    headers: &HeaderMap,
+    query: CallbackQuery,
+) -> Result<String> {
+    let id: Id = read_cookie(headers, state.config.login_cookie_name())
+        .and_then(|v| v.parse().ok())
+        .ok_or(Error::Login("no_login_in_progress"))?;
+    let record = state.store.load(&id).await?;
+    // Single use: delete before anything else can fail.
+    state.store.delete(&id).await?;
+    let pre_login: PreLogin = record
+        .and_then(|r| r.data.get("login").cloned())
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or(Error::Login("no_login_in_progress"))?;
+    // RFC 6749 §10.12: `state` binds the callback to this browser; compare in constant time.
+    let given = query.state.unwrap_or_default();
+    if !bool::from(given.as_bytes().ct_eq(pre_login.state.as_bytes())) {
+        return Err(Error::Login("state_mismatch"));
+    }
+    if let Some(error) = query.error {
+        // RFC 6749 §4.1.2.1 error codes; anything else is reported generically.
+        return Err(Error::Login(match error.as_str() {
+            "access_denied" => "access_denied",
+            "invalid_scope" => "invalid_scope",
+            "temporarily_unavailable" => "temporarily_unavailable",
+            _ => "authorization_failed",
+        }));
+    }
+    let code = query.code.ok_or(Error::Login("missing_code"))?;
+    let tokens =
+        crate::provider::exchange_code(&state.oauth, &state.http, code, pre_login.verifier).await?;
+    let user = match &state.endpoints.userinfo {
+        Some(url) => crate::provider::userinfo(&state.http, url, &tokens.access_token).await,
+        None => None,
+    };
+    let data = SessionData {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        expires_at: tokens.expires_at,
+        // RFC 6749 §5.1: scope omitted → as requested.
+        scope: tokens.scope.unwrap_or_else(|| state.config.scope.clone()),
+        user: user.unwrap_or_else(|| serde_json::json!({})),
+        created_at: now(),
+        last_seen: now(),
+    };
+    // Session fixation: a new id for the authenticated session.
+    session.cycle_id().await?;
+    session::write(session, &data).await?;
+    state.metrics.session_created();
+    Ok(pre_login.return_to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_return_to;
+
+    #[test]
+    fn return_to_rules() {
+        for good in ["/", "/app", "/app/x?y=1#z", "/a/../b"] {
+            assert!(valid_return_to(good), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/x\ny",
+            "/\t/evil.example",
+            "",
+            "http:/evil",
+        ] {
+            assert!(!valid_return_to(bad), "{bad:?}");
+        }
+    }
+}

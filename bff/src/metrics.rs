@@ -1,0 +1,124 @@
+//! Prometheus text exposition (format 0.0.4) of a handful of counters and one histogram.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::app::SharedState;
+
+const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: AtomicU64,
+    upstream_requests: AtomicU64,
+    upstream_buckets: [AtomicU64; BUCKETS.len()],
+    upstream_micros: AtomicU64,
+    refreshes: AtomicU64,
+    refresh_failures: AtomicU64,
+    sessions_created: AtomicU64,
+    sessions_destroyed: AtomicU64,
+}
+
+impl Metrics {
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time to the upstream's response headers.
+    pub fn upstream(&self, elapsed: Duration) {
+        self.upstream_requests.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.upstream_micros.fetch_add(micros, Ordering::Relaxed);
+        let seconds = elapsed.as_secs_f64();
+        for (bucket, le) in self.upstream_buckets.iter().zip(BUCKETS) {
+            if seconds <= le {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn refresh_started(&self) {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn refresh_failed(&self) {
+        self.refresh_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn session_created(&self) {
+        self.sessions_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn session_destroyed(&self) {
+        self.sessions_destroyed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, value: &AtomicU64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        };
+        counter(
+            &mut out,
+            "bff_requests_total",
+            "HTTP requests received.",
+            &self.requests,
+        );
+        counter(
+            &mut out,
+            "bff_refreshes_total",
+            "Token refreshes attempted at the provider.",
+            &self.refreshes,
+        );
+        counter(
+            &mut out,
+            "bff_refresh_failures_total",
+            "Token refreshes that failed.",
+            &self.refresh_failures,
+        );
+        counter(
+            &mut out,
+            "bff_sessions_created_total",
+            "Sessions created (logins).",
+            &self.sessions_created,
+        );
+        counter(
+            &mut out,
+            "bff_sessions_destroyed_total",
+            "Sessions destroyed (logout, expiry).",
+            &self.sessions_destroyed,
+        );
+        let name = "bff_upstream_latency_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Upstream time to response headers.\n# TYPE {name} histogram"
+        );
+        for (bucket, le) in self.upstream_buckets.iter().zip(BUCKETS) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{le}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.upstream_requests.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        #[allow(clippy::cast_precision_loss)]
+        let sum = self.upstream_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+        out
+    }
+}
+
+/// `GET /metrics`.
+pub async fn handler(State(state): State<SharedState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,360 @@
+//! Talking to the authorization server: discovery (RFC 8414), the code exchange
+//! (RFC 6749 §4.1.3), refresh (§6), revocation (RFC 7009) and userinfo.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, StandardRevocableToken,
+    TokenResponse, TokenUrl,
+};
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::{ClientAuth, Config};
+use crate::error::{Error, Result};
+use crate::secret::{AccessToken, RefreshToken};
+
+pub type OAuthClient =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
+
+/// Endpoints of the provider, discovered or configured.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub authorize: Url,
+    pub token: Url,
+    pub revoke: Option<Url>,
+    pub userinfo: Option<Url>,
+    /// What `/readyz` fetches to see whether the provider answers.
+    pub health: Url,
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    issuer: String,
+    authorization_endpoint: Url,
+    token_endpoint: Url,
+    revocation_endpoint: Option<Url>,
+    userinfo_endpoint: Option<Url>,
+}
+
+/// Tokens as the BFF keeps them.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub scope: Option<String>,
+}
+
+/// Why a refresh failed: `invalid_grant` ends the session, anything else is transient.
+#[derive(Debug)]
+pub enum RefreshError {
+    InvalidGrant,
+    Other(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpError(String);
+
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3: `issuer` must match.
+async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
+    let base = issuer.as_str().trim_end_matches('/');
+    let mut last_error = None;
+    for suffix in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let url = Url::parse(&format!("{base}{suffix}"))?;
+        match http.get(url.clone()).send().await {
+            Ok(resp) if resp.status().is_success() => {
+                let metadata: Metadata = resp.json().await.context("provider metadata")?;
+                anyhow::ensure!(
+                    same_issuer(&metadata.issuer, issuer.as_str()),
+                    "metadata issuer {} does not match --issuer {}",
+                    metadata.issuer,
+                    issuer
+                );
+                return Ok((metadata, url));
+            }
+            Ok(resp) => last_error = Some(anyhow::anyhow!("{url}: HTTP {}", resp.status())),
+            Err(err) => last_error = Some(anyhow::anyhow!("{url}: {err}")),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("discovery failed")))
+}
+
+impl Endpoints {
+    /// Resolves endpoints; retries discovery for up to 30 s so the BFF can start
+    /// before the provider (compose).
+    pub async fn resolve(http: &reqwest::Client, config: &Config) -> anyhow::Result<Self> {
+        let mut endpoints = match &config.issuer {
+            Some(issuer) => {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                let (metadata, health) = loop {
+                    match discover(http, issuer).await {
+                        Ok(found) => break found,
+                        Err(err) if tokio::time::Instant::now() < deadline => {
+                            tracing::warn!(error = %err, "provider discovery failed; retrying");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        Err(err) => return Err(err),
+                    }
+                };
+                Endpoints {
+                    authorize: metadata.authorization_endpoint,
+                    token: metadata.token_endpoint,
+                    revoke: metadata.revocation_endpoint,
+                    userinfo: metadata.userinfo_endpoint,
+                    health,
+                }
+            }
+            None => {
+                let token = config
+                    .token_url
+                    .clone()
+                    .context("--issuer or --token-url is required")?;
+                Endpoints {
+                    authorize: config
+                        .authorize_url
+                        .clone()
+                        .context("--issuer or --authorize-url is required")?,
+                    health: token.clone(),
+                    token,
+                    revoke: None,
+                    userinfo: None,
+                }
+            }
+        };
+        // Explicit flags win over discovery.
+        if let Some(url) = &config.authorize_url {
+            endpoints.authorize = url.clone();
+        }
+        if let Some(url) = &config.token_url {
+            endpoints.token = url.clone();
+        }
+        if let Some(url) = &config.revoke_url {
+            endpoints.revoke = Some(url.clone());
+        }
+        if let Some(url) = &config.userinfo_url {
+            endpoints.userinfo = Some(url.clone());
+        }
+        if let Some(public) = &config.public_issuer {
+            // The browser reaches the provider under another origin (docker compose).
+            endpoints
+                .authorize
+                .set_scheme(public.scheme())
+                .map_err(|()| anyhow::anyhow!("bad --public-issuer scheme"))?;
+            endpoints
+                .authorize
+                .set_host(public.host_str())
+                .context("bad --public-issuer host")?;
+            endpoints
+                .authorize
+                .set_port(public.port())
+                .map_err(|()| anyhow::anyhow!("bad --public-issuer port"))?;
+        }
+        Ok(endpoints)
+    }
+}
+
+pub fn oauth_client(config: &Config, endpoints: &Endpoints) -> anyhow::Result<OAuthClient> {
+    let secret = config.client_secret()?;
+    Ok(BasicClient::new(ClientId::new(config.client_id.clone()))
+        .set_client_secret(oauth2::ClientSecret::new(secret.expose().to_owned()))
+        .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
+        .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
+        .set_revocation_url_option(endpoints.revoke.clone().map(RevocationUrl::from_url))
+        .set_redirect_uri(RedirectUrl::from_url(config.redirect_uri.clone()))
+        .set_auth_type(match config.client_auth {
+            ClientAuth::Basic => AuthType::BasicAuth,
+            ClientAuth::Post => AuthType::RequestBody,
+        }))
+}
+
+/// Sends one oauth2 request with the shared client (oauth2 5 ships reqwest 0.12 support only).
+async fn send(
+    http: reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> std::result::Result<oauth2::HttpResponse, HttpError> {
+    let (parts, body) = request.into_parts();
+    let response = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| HttpError(e.to_string()))?;
+    let mut builder = http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| HttpError(e.to_string()))?;
+    builder
+        .body(body.to_vec())
+        .map_err(|e| HttpError(e.to_string()))
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn tokens_from(response: &BasicTokenResponse, previous: Option<&RefreshToken>) -> Tokens {
+    let expires_in = response
+        .expires_in()
+        .map_or(3600, |d| i64::try_from(d.as_secs()).unwrap_or(3600));
+    Tokens {
+        access_token: AccessToken::new(response.access_token().secret().clone()),
+        // RFC 6749 §6: no new refresh token in the response → keep the old one.
+        refresh_token: response
+            .refresh_token()
+            .map(|t| RefreshToken::new(t.secret().clone()))
+            .or_else(|| previous.cloned()),
+        expires_at: now() + expires_in,
+        scope: response.scopes().map(|scopes| {
+            scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+    }
+}
+
+/// RFC 6749 §4.1.3 with the PKCE verifier (RFC 7636 §4.5), server-side, client secret attached.
+pub async fn exchange_code(
+    client: &OAuthClient,
+    http: &reqwest::Client,
+    code: String,
+    verifier: String,
+) -> Result<Tokens> {
+    let h = |req| send(http.clone(), req);
+    let response = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+        .request_async(&h)
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %describe(&err), "code exchange failed");
+            Error::Login("token_exchange_failed")
+        })?;
+    Ok(tokens_from(&response, None))
+}
+
+/// RFC 6749 §6.
+pub async fn refresh(
+    client: &OAuthClient,
+    http: &reqwest::Client,
+    refresh_token: &RefreshToken,
+) -> std::result::Result<Tokens, RefreshError> {
+    let h = |req| send(http.clone(), req);
+    let token = oauth2::RefreshToken::new(refresh_token.expose().to_owned());
+    match client
+        .exchange_refresh_token(&token)
+        .request_async(&h)
+        .await
+    {
+        Ok(response) => Ok(tokens_from(&response, Some(refresh_token))),
+        Err(RequestTokenError::ServerResponse(resp))
+            if *resp.error() == BasicErrorResponseType::InvalidGrant =>
+        {
+            Err(RefreshError::InvalidGrant)
+        }
+        Err(err) => Err(RefreshError::Other(describe(&err))),
+    }
+}
+
+/// RFC 7009 §2.1: revoking the refresh token also revokes its access tokens (§2.2 allows it).
+pub async fn revoke(client: &OAuthClient, http: &reqwest::Client, token: &RefreshToken) {
+    let h = |req| send(http.clone(), req);
+    let token =
+        StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(token.expose().to_owned()));
+    match client.revoke_token(token) {
+        Ok(request) => {
+            if let Err(err) = request.request_async(&h).await {
+                tracing::warn!(error = %describe(&err), "token revocation failed");
+            }
+        }
+        Err(_) => tracing::debug!("provider has no revocation endpoint"),
+    }
+}
+
+fn describe<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>(
+    err: &RequestTokenError<RE, T>,
+) -> String {
+    match err {
+        RequestTokenError::ServerResponse(resp) => format!("server response: {resp}"),
+        RequestTokenError::Request(e) => format!("request: {e}"),
+        RequestTokenError::Parse(e, _) => format!("parse: {e}"),
+        RequestTokenError::Other(e) => format!("other: {e}"),
+    }
+}
+
+/// Fetches user info and keeps only small scalar fields (the session record stays small).
+pub async fn userinfo(
+    http: &reqwest::Client,
+    url: &Url,
+    token: &AccessToken,
+) -> Option<serde_json::Value> {
+    let response = http
+        .get(url.clone())
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        tracing::warn!(status = %response.status(), "userinfo refused the token");
+        return None;
+    }
+    let value: serde_json::Value = response.json().await.ok()?;
+    Some(minimal_user(&value))
+}
+
+fn minimal_user(value: &serde_json::Value) -> serde_json::Value {
+    let mut user = serde_json::Map::new();
+    if let Some(object) = value.as_object() {
+        for (key, field) in object.iter().take(32) {
+            let small = match field {
+                serde_json::Value::String(s) => s.len() <= 256,
+                serde_json::Value::Bool(_) | serde_json::Value::Number(_) => true,
+                _ => false,
+            };
+            if small && !key.contains("token") {
+                user.insert(key.clone(), field.clone());
+            }
+        }
+    }
+    serde_json::Value::Object(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_match_ignores_trailing_slash() {
+        assert!(same_issuer("http://a/", "http://a"));
+        assert!(!same_issuer("http://a", "http://b"));
+    }
+
+    #[test]
+    fn minimal_user_drops_nested_and_tokens() {
+        let v = serde_json::json!({"username": "alice", "scope": "read", "access_token": "x", "nested": {"a": 1}});
+        let user = minimal_user(&v);
+        assert_eq!(
+            user,
+            serde_json::json!({"username": "alice", "scope": "read"})
+        );
+    }
+}

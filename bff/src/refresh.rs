@@ -1,0 +1,107 @@
+//! Refreshing access tokens (RFC 6749 §6), single-flight per session across requests
+//! and replicas: the provider rotates refresh tokens and revokes the whole family when a
+//! rotated one is reused (RFC 9700 §4.14.2), so two concurrent refreshes would log the
+//! user out.
+
+use std::time::Duration;
+
+use tower_sessions::Session;
+
+use crate::app::SharedState;
+use crate::error::{Error, Result};
+use crate::provider::{self, RefreshError};
+use crate::secret::AccessToken;
+use crate::session::{self, SessionData, now};
+
+/// How long a request waits for another one's refresh before giving up with a 503.
+const LOCK_WAIT: Duration = Duration::from_secs(15);
+
+fn expiring(state: &SharedState, data: &SessionData) -> bool {
+    let skew = i64::try_from(state.config.refresh_skew_seconds).unwrap_or(0);
+    data.expires_at - skew <= now()
+}
+
+/// Returns usable tokens: `data` itself when still fresh, else refreshed ones.
+/// `rejected`: the access token an upstream just answered 401 to (forces one refresh).
+pub async fn ensure_fresh(
+    state: &SharedState,
+    session: &Session,
+    data: SessionData,
+    rejected: Option<&AccessToken>,
+) -> Result<SessionData> {
+    if rejected.is_none() && !expiring(state, &data) {
+        return Ok(data);
+    }
+    if data.refresh_token.is_none() {
+        if data.expires_at > now() && rejected.is_none() {
+            return Ok(data);
+        }
+        session::end(state, session).await?;
+        return Err(Error::SessionExpired);
+    }
+    let id = session.id().ok_or(Error::Unauthenticated)?;
+    let guard = state
+        .store
+        .lock(id, LOCK_WAIT)
+        .await?
+        .ok_or_else(|| Error::StoreUnavailable("refresh lock not acquired in time".into()))?;
+    let result = refresh_locked(state, session, id, &data, rejected).await;
+    state.store.unlock(guard).await;
+    result
+}
+
+async fn refresh_locked(
+    state: &SharedState,
+    session: &Session,
+    id: tower_sessions::session::Id,
+    data: &SessionData,
+    rejected: Option<&AccessToken>,
+) -> Result<SessionData> {
+    // Re-read under the lock: a waiter reuses what the lock holder wrote.
+    let Some(fresh) = session::reload(state, &id).await? else {
+        return Err(Error::SessionExpired); // ended meanwhile (e.g. by another replica)
+    };
+    let already_refreshed = match rejected {
+        Some(bad) => fresh.access_token != *bad,
+        None => fresh.access_token != data.access_token || !expiring(state, &fresh),
+    };
+    if already_refreshed {
+        return Ok(fresh);
+    }
+    let Some(refresh_token) = fresh.refresh_token.clone() else {
+        session::end(state, session).await?;
+        return Err(Error::SessionExpired);
+    };
+    state.metrics.refresh_started();
+    match provider::refresh(&state.oauth, &state.http, &refresh_token).await {
+        Ok(tokens) => {
+            let updated = SessionData {
+                access_token: tokens.access_token,
+                refresh_token: tokens.refresh_token,
+                expires_at: tokens.expires_at,
+                scope: tokens.scope.unwrap_or_else(|| fresh.scope.clone()),
+                last_seen: now(),
+                ..fresh
+            };
+            session::write(session, &updated).await?;
+            tracing::info!("access token refreshed");
+            Ok(updated)
+        }
+        Err(RefreshError::InvalidGrant) => {
+            // The refresh token is dead, so is the session (standards: BFF section).
+            state.metrics.refresh_failed();
+            tracing::info!("refresh token rejected (invalid_grant); ending the session");
+            session::end(state, session).await?;
+            Err(Error::SessionExpired)
+        }
+        Err(RefreshError::Other(reason)) => {
+            state.metrics.refresh_failed();
+            if fresh.expires_at > now() && rejected.is_none() {
+                tracing::warn!(%reason, "refresh failed; the current token is still valid");
+                Ok(fresh)
+            } else {
+                Err(Error::BadGateway(format!("refresh failed: {reason}")))
+            }
+        }
+    }
+}
