@@ -1,7 +1,7 @@
 //! The one error type of the crate, mapped to HTTP in one place.
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -50,6 +50,15 @@ impl From<tower_sessions::session_store::Error> for Error {
     }
 }
 
+/// `302 Found` (the issue asks for 302; axum's `Redirect::to` is a 303).
+pub fn found(location: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
 fn json_error(status: StatusCode, body: serde_json::Value) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     response
@@ -93,7 +102,7 @@ impl IntoResponse for Error {
             }
             Error::Login(code) => {
                 let target = format!("/?login_error={code}");
-                Redirect::to(&target).into_response()
+                found(&target)
             }
             // Never a 500 for something the operator can retry: the body stays generic.
             Error::Internal(_) => json_error(

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
 
 use crate::app::SharedState;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, found};
 use crate::session::{self, SessionData, now};
 
 const LOGIN_TTL_SECONDS: i64 = 600;
@@ -98,7 +98,7 @@ pub async fn login(
         expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(LOGIN_TTL_SECONDS),
     };
     state.store.create(&mut record).await?;
-    let mut response = Redirect::to(url.as_str()).into_response();
+    let mut response = found(url.as_str());
     let cookie = login_cookie(&state, record.id.to_string(), LOGIN_TTL_SECONDS);
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
@@ -119,7 +119,7 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let mut response = match complete(&state, &session, &headers, query).await {
-        Ok(return_to) => Redirect::to(&return_to).into_response(),
+        Ok(return_to) => found(&return_to),
         Err(Error::Login(code)) => Error::Login(code).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "login failed");

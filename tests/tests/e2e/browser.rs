@@ -1,0 +1,132 @@
+//! A browser stand-in: cookie store, no automatic redirects, logs in through the
+//! provider's HTML form like a person would.
+
+use reqwest::header::LOCATION;
+use url::Url;
+
+use crate::harness::{Bff, PASSWORD, USERNAME};
+
+pub const GOOD_ORIGIN: &str = "http://localhost:3000";
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn location(response: &reqwest::Response, base: &str) -> Url {
+    let value = response
+        .headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("expected a redirect, got {}", response.status()))
+        .to_str()
+        .expect("location");
+    Url::parse(base)
+        .expect("base")
+        .join(value)
+        .expect("location url")
+}
+
+/// The value of the hidden `csrfmiddlewaretoken` input of a Django-style form.
+fn csrf_token(html: &str) -> String {
+    let at = html
+        .find("csrfmiddlewaretoken")
+        .expect("csrfmiddlewaretoken in the form");
+    let tag_start = html[..at].rfind('<').expect("input tag");
+    let tag_end = at + html[at..].find('>').expect("end of tag");
+    let tag = &html[tag_start..tag_end];
+    let value = tag.split("value=\"").nth(1).expect("value attribute");
+    value[..value.find('"').expect("closing quote")].to_owned()
+}
+
+/// `/auth/login` → provider authorize → login form → authorize → BFF callback.
+/// Returns the callback response (a 302 to `return_to` on success).
+pub async fn login(client: &reqwest::Client, bff: &Bff, return_to: &str) -> reqwest::Response {
+    let response = client
+        .get(format!("{}/auth/login", bff.url))
+        .query(&[("return_to", return_to)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), 302, "GET /auth/login");
+    let authorize = location(&response, &bff.url);
+    let query: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    for key in [
+        "state",
+        "code_challenge",
+        "client_id",
+        "redirect_uri",
+        "scope",
+    ] {
+        assert!(
+            query.iter().any(|(k, _)| k == key),
+            "authorize URL lacks {key}"
+        );
+    }
+    assert!(query.contains(&("code_challenge_method".into(), "S256".into())));
+    assert!(!authorize.as_str().contains("client_secret"));
+
+    let response = client
+        .get(authorize.clone())
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(
+        response.status(),
+        302,
+        "authorize without a provider session"
+    );
+    let login_page = location(&response, authorize.as_str());
+    let next = login_page
+        .query_pairs()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+        .expect("next");
+    let html = client
+        .get(login_page.clone())
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let token = csrf_token(&html);
+    let response = client
+        .post(login_page.clone())
+        .form(&[
+            ("username", USERNAME),
+            ("password", PASSWORD),
+            ("next", next.as_str()),
+            ("csrfmiddlewaretoken", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post login form");
+    assert_eq!(response.status(), 302, "provider login");
+    let authorize_again = location(&response, login_page.as_str());
+    let response = client
+        .get(authorize_again.clone())
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(response.status(), 302, "authorize with a provider session");
+    let redirect = location(&response, authorize_again.as_str());
+    // The registered redirect URI names localhost:3000; this BFF runs on a free port.
+    let callback = format!(
+        "{}/auth/callback?{}",
+        bff.url,
+        redirect.query().unwrap_or_default()
+    );
+    client.get(callback).send().await.expect("callback")
+}
+
+/// Logs in and asserts success.
+pub async fn logged_in(bff: &Bff) -> reqwest::Client {
+    let client = client();
+    let response = login(&client, bff, "/app").await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()[LOCATION], "/app");
+    client
+}
