@@ -1,0 +1,157 @@
+//! Server settings, with django-oauth-toolkit's names where it has one.
+//!
+//! Every flag of `provider serve` is also read from an env var (`PROVIDER_*`):
+//! `PROVIDER_LISTEN`, `PROVIDER_ISSUER`, `PROVIDER_SCOPES`,
+//! `PROVIDER_ACCESS_TOKEN_EXPIRE_SECONDS`, `PROVIDER_AUTHORIZATION_CODE_EXPIRE_SECONDS`,
+//! `PROVIDER_REFRESH_TOKEN_EXPIRE_SECONDS`, `PROVIDER_REFRESH_TOKEN_GRACE_PERIOD_SECONDS`,
+//! `PROVIDER_LOGIN_SESSION_SECONDS`, `PROVIDER_COOKIE_SECURE`,
+//! `PROVIDER_THROTTLE_MAX_FAILURES_PER_USER`, `PROVIDER_THROTTLE_MAX_FAILURES_PER_IP`,
+//! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_SWEEP_INTERVAL_SECONDS`.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+use crate::scope::Scopes;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, env = "PROVIDER_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Public base URL of this server (RFC 8414 issuer). Default: http://<listen address>.
+    #[arg(long, env = "PROVIDER_ISSUER")]
+    pub issuer: Option<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SettingsArgs {
+    /// Every scope the server knows, space-separated. Apps get all of them unless restricted.
+    #[arg(long, env = "PROVIDER_SCOPES", default_value = "read write groups")]
+    pub scopes: String,
+    /// Access token lifetime (django-oauth-toolkit ACCESS_TOKEN_EXPIRE_SECONDS).
+    #[arg(
+        long,
+        env = "PROVIDER_ACCESS_TOKEN_EXPIRE_SECONDS",
+        default_value_t = 36_000
+    )]
+    pub access_token_expire_seconds: i64,
+    /// Authorization code lifetime (AUTHORIZATION_CODE_EXPIRE_SECONDS).
+    #[arg(
+        long,
+        env = "PROVIDER_AUTHORIZATION_CODE_EXPIRE_SECONDS",
+        default_value_t = 60
+    )]
+    pub authorization_code_expire_seconds: i64,
+    /// Refresh token lifetime (REFRESH_TOKEN_EXPIRE_SECONDS), 14 days by default.
+    #[arg(
+        long,
+        env = "PROVIDER_REFRESH_TOKEN_EXPIRE_SECONDS",
+        default_value_t = 1_209_600
+    )]
+    pub refresh_token_expire_seconds: i64,
+    /// Window in which an exact retry of a just-rotated refresh token is not treated as reuse.
+    #[arg(
+        long,
+        env = "PROVIDER_REFRESH_TOKEN_GRACE_PERIOD_SECONDS",
+        default_value_t = 10
+    )]
+    pub refresh_token_grace_period_seconds: i64,
+    /// Lifetime of a login to the provider's own pages.
+    #[arg(
+        long,
+        env = "PROVIDER_LOGIN_SESSION_SECONDS",
+        default_value_t = 1_209_600
+    )]
+    pub login_session_seconds: i64,
+    /// Mark the provider's cookies `Secure` (turn on behind HTTPS).
+    #[arg(long, env = "PROVIDER_COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+    /// Failed logins per username in a window before 429.
+    #[arg(
+        long,
+        env = "PROVIDER_THROTTLE_MAX_FAILURES_PER_USER",
+        default_value_t = 10
+    )]
+    pub throttle_max_failures_per_user: i64,
+    /// Failed logins per client IP in a window before 429.
+    #[arg(
+        long,
+        env = "PROVIDER_THROTTLE_MAX_FAILURES_PER_IP",
+        default_value_t = 50
+    )]
+    pub throttle_max_failures_per_ip: i64,
+    #[arg(long, env = "PROVIDER_THROTTLE_WINDOW_SECONDS", default_value_t = 300)]
+    pub throttle_window_seconds: i64,
+    /// How often expired codes, tokens and sessions are swept (0 = never).
+    #[arg(long, env = "PROVIDER_SWEEP_INTERVAL_SECONDS", default_value_t = 60)]
+    pub sweep_interval_seconds: u64,
+}
+
+/// Settings the domain reads, resolved from the flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: String,
+    pub scopes: Scopes,
+    pub access_token_expire_seconds: i64,
+    pub authorization_code_expire_seconds: i64,
+    pub refresh_token_expire_seconds: i64,
+    pub refresh_token_grace_period_seconds: i64,
+    pub login_session_seconds: i64,
+    pub cookie_secure: bool,
+    pub throttle: ThrottleSettings,
+    pub sweep_interval_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleSettings {
+    pub max_failures_per_user: i64,
+    pub max_failures_per_ip: i64,
+    pub window_seconds: i64,
+}
+
+impl SettingsArgs {
+    pub fn resolve(&self, issuer: String) -> anyhow::Result<Settings> {
+        let scopes = Scopes::parse(&self.scopes)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!("--scopes must be a space-separated list of scope names")
+            })?;
+        for (name, v) in [
+            (
+                "--access-token-expire-seconds",
+                self.access_token_expire_seconds,
+            ),
+            (
+                "--authorization-code-expire-seconds",
+                self.authorization_code_expire_seconds,
+            ),
+            (
+                "--refresh-token-expire-seconds",
+                self.refresh_token_expire_seconds,
+            ),
+            ("--login-session-seconds", self.login_session_seconds),
+            ("--throttle-window-seconds", self.throttle_window_seconds),
+        ] {
+            anyhow::ensure!(v > 0, "{name} must be positive");
+        }
+        Ok(Settings {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            scopes,
+            access_token_expire_seconds: self.access_token_expire_seconds,
+            authorization_code_expire_seconds: self.authorization_code_expire_seconds,
+            refresh_token_expire_seconds: self.refresh_token_expire_seconds,
+            refresh_token_grace_period_seconds: self.refresh_token_grace_period_seconds.max(0),
+            login_session_seconds: self.login_session_seconds,
+            cookie_secure: self.cookie_secure,
+            throttle: ThrottleSettings {
+                max_failures_per_user: self.throttle_max_failures_per_user,
+                max_failures_per_ip: self.throttle_max_failures_per_ip,
+                window_seconds: self.throttle_window_seconds,
+            },
+            sweep_interval_seconds: self.sweep_interval_seconds,
+        })
+    }
+}

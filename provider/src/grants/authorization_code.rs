@@ -1,0 +1,90 @@
+//! Authorization code grant, token half (RFC 6749 §4.1.3).
+
+use latchkey_shared::TokenResponse;
+
+use crate::AuthServer;
+use crate::error::OAuthError;
+use crate::issue::{Issue, issue};
+use crate::model::Application;
+use crate::pkce;
+use crate::secret::PlainToken;
+use crate::storage::{GrantClaim, now};
+
+pub async fn exchange(
+    server: &AuthServer,
+    app: &Application,
+    code: &PlainToken,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let grant = match server.db.claim_grant(&code.hash()).await? {
+        GrantClaim::Claimed(g) => g,
+        GrantClaim::Replayed(g) => {
+            // RFC 6749 §4.1.2: a code used twice is denied, and the tokens already
+            // issued from it SHOULD be revoked. Every token from a code carries the
+            // code's id as its family.
+            if g.application_id == app.id {
+                server.db.revoke_family(&g.id).await?;
+                tracing::warn!(client_id = %app.client_id, "authorization code replayed; its tokens are revoked");
+            }
+            return Err(OAuthError::invalid_grant("authorization code already used"));
+        }
+        GrantClaim::NotFound => {
+            return Err(OAuthError::invalid_grant("invalid authorization code"));
+        }
+    };
+    // The code is bound to the client it was issued to (RFC 6749 §4.1.3).
+    if grant.application_id != app.id {
+        return Err(OAuthError::invalid_grant("invalid authorization code"));
+    }
+    if grant.expires_at <= now() {
+        return Err(OAuthError::invalid_grant("authorization code expired"));
+    }
+    // RFC 6749 §4.1.3: redirect_uri is REQUIRED when it was sent to authorize
+    // (always, here), and must be identical.
+    match redirect_uri {
+        None => return Err(OAuthError::invalid_request("redirect_uri is required")),
+        Some(r) if r != grant.redirect_uri => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        Some(_) => {}
+    }
+    match (&grant.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        // RFC 9700 §2.1.1: a challenge was sent, so the verifier is mandatory …
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        // … and a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent but no code_challenge was used",
+            ));
+        }
+        (None, None) => {}
+    }
+    if server
+        .db
+        .user_by_id(&grant.user_id)
+        .await?
+        .is_none_or(|u| !u.is_active)
+    {
+        return Err(OAuthError::invalid_grant("the user is no longer active"));
+    }
+    Ok(issue(
+        server,
+        Issue {
+            app,
+            user_id: Some(&grant.user_id),
+            scope: &grant.scope,
+            refresh_scope: Some(&grant.scope),
+            family_id: &grant.id,
+        },
+    )
+    .await?)
+}

@@ -1,0 +1,116 @@
+//! The HTTP layer: routes, middleware and the server loop. Handlers are thin:
+//! parse, call the domain, map the result.
+
+mod api;
+mod authorize;
+mod errors;
+mod extract;
+mod login;
+mod metadata;
+mod pages;
+mod token;
+mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AuthServer;
+
+/// Request bodies above this are refused with `invalid_request` (or a 400 page).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub fn router(server: Arc<AuthServer>) -> Router {
+    let headers: [(HeaderName, &str); 5] = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ];
+    let mut r = Router::new()
+        .route(
+            "/oauth2/authorize/",
+            get(authorize::show).post(authorize::decide),
+        )
+        .route("/oauth2/token/", post(token::token))
+        .route("/oauth2/revoke_token/", post(token::revoke))
+        .route("/oauth2/introspect/", post(token::introspect))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/accounts/login/", get(login::show).post(login::submit))
+        .route("/accounts/logout/", post(login::logout))
+        .route("/api/me/", get(api::me))
+        .route("/api/groups/", get(api::groups))
+        .route("/api/notes/", get(api::list_notes).post(api::create_note))
+        .route("/healthz", get(metadata::healthz))
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/", get(login::index))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({"detail": "Not found."})),
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    for (name, value) in headers {
+        r = r.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    r.layer(TraceLayer::new_for_http()).with_state(server)
+}
+
+/// Serves until `shutdown` resolves, sweeping expired rows in the background.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    server: Arc<AuthServer>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(sweep_forever(server.clone()));
+    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    result
+}
+
+/// Deletes expired codes, tokens and sessions in batches of 500 every interval.
+async fn sweep_forever(server: Arc<AuthServer>) {
+    let secs = server.settings.sweep_interval_seconds;
+    if secs == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs));
+    loop {
+        tick.tick().await;
+        loop {
+            match server.db.sweep_expired_batch(500).await {
+                Ok(0) => break,
+                Ok(n) => tracing::debug!(deleted = n, "swept expired rows"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sweep failed");
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Browser-facing plumbing for the provider's own pages: the login session
+//! cookie, and Django-style double-submit CSRF protection (`csrftoken` cookie
+//! + `csrfmiddlewaretoken` form field, compared in constant time, plus an
+//! `Origin` check) — stateless, so it works across provider processes.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
+
+use crate::AuthServer;
+use crate::error::PageError;
+use crate::model::User;
+use crate::secret::{PlainToken, TokenHash, ct_eq, prefix};
+use crate::storage::{Result, now};
+
+pub const SESSION_COOKIE: &str = "latchkey_sessionid";
+pub const CSRF_COOKIE: &str = "csrftoken";
+pub const CSRF_FIELD: &str = "csrfmiddlewaretoken";
+
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn build_cookie(name: &'static str, value: String, secure: bool, max_age: i64) -> HeaderValue {
+    let c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The CSRF token to put in a form, and the `Set-Cookie` to send when the
+/// browser has none yet.
+pub fn csrf_token(server: &AuthServer, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookie_value(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
+        Some(v) => (v.to_owned(), None),
+        None => {
+            let t = PlainToken::generate(prefix::CSRF).expose().to_owned();
+            let c = build_cookie(
+                CSRF_COOKIE,
+                t.clone(),
+                server.settings.cookie_secure,
+                365 * 86_400,
+            );
+            (t, Some(c))
+        }
+    }
+}
+
+/// Refuses a form post whose token does not match the cookie, or that comes
+/// from another origin than the one it was sent to.
+pub fn check_csrf(
+    headers: &HeaderMap,
+    submitted: Option<&str>,
+) -> std::result::Result<(), PageError> {
+    let forbidden = || {
+        PageError::new(
+            403,
+            "The form expired or did not come from this site (CSRF check failed). Go back, reload the page and try again.",
+        )
+    };
+    let cookie = cookie_value(headers, CSRF_COOKIE).ok_or_else(forbidden)?;
+    let submitted = submitted.ok_or_else(forbidden)?;
+    if cookie.is_empty() || !ct_eq(cookie, submitted) {
+        return Err(forbidden());
+    }
+    if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+        let origin = origin.to_str().unwrap_or("");
+        let host = host.to_str().unwrap_or("");
+        let same = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            == Some(host);
+        if !same {
+            return Err(forbidden());
+        }
+    }
+    Ok(())
+}
+
+/// The logged-in user of the provider's pages, if any.
+pub async fn current_user(server: &AuthServer, headers: &HeaderMap) -> Result<Option<User>> {
+    match cookie_value(headers, SESSION_COOKIE) {
+        Some(v) if !v.is_empty() && v.len() <= 64 => {
+            server.db.web_session_user(&TokenHash::of(v)).await
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Starts a login session with a new id (never reusing one the browser sent:
+/// no session fixation) and returns its `Set-Cookie`.
+pub async fn start_session(
+    server: &AuthServer,
+    headers: &HeaderMap,
+    user: &User,
+) -> Result<HeaderValue> {
+    if let Some(old) = cookie_value(headers, SESSION_COOKIE) {
+        server.db.delete_web_session(&TokenHash::of(old)).await?;
+    }
+    let id = PlainToken::generate(prefix::SESSION);
+    let ttl = server.settings.login_session_seconds;
+    server
+        .db
+        .create_web_session(&id.hash(), &user.id, now() + ttl)
+        .await?;
+    Ok(build_cookie(
+        SESSION_COOKIE,
+        id.expose().to_owned(),
+        server.settings.cookie_secure,
+        ttl,
+    ))
+}
+
+pub async fn end_session(server: &AuthServer, headers: &HeaderMap) -> Result<HeaderValue> {
+    if let Some(old) = cookie_value(headers, SESSION_COOKIE) {
+        server.db.delete_web_session(&TokenHash::of(old)).await?;
+    }
+    Ok(build_cookie(
+        SESSION_COOKIE,
+        String::new(),
+        server.settings.cookie_secure,
+        0,
+    ))
+}
+
+/// `next` only ever points back into this site: a path, not `//host` or `/\host`.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(char::is_control) =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}

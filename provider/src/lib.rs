@@ -1,0 +1,35 @@
+//! Latchkey's provider: a django-oauth-toolkit-compatible OAuth2 authorization server.
+//!
+//! Layout: the domain (`authorize`, `grants/`, `token_request`, `client_auth`,
+//! `issue`, `revocation`, `introspection`, `throttle`) knows nothing of axum;
+//! `storage` is the database; `http` maps requests and errors; `cli` and
+//! `config` read flags and env.
+
+pub mod authorize;
+pub mod cli;
+pub mod client_auth;
+pub mod config;
+pub mod error;
+pub mod grants;
+pub mod http;
+pub mod introspection;
+pub mod issue;
+pub mod management;
+pub mod model;
+pub mod params;
+pub mod password;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod revocation;
+pub mod scope;
+pub mod secret;
+pub mod storage;
+pub mod throttle;
+pub mod token_request;
+
+/// Everything a request needs: the database and the settings.
+#[derive(Debug)]
+pub struct AuthServer {
+    pub db: storage::Db,
+    pub settings: config::Settings,
+}

@@ -1,0 +1,119 @@
+//! Secrets, tokens and their hashes.
+//!
+//! Every secret the provider hands out (client secret, authorization code,
+//! access and refresh token, login session id) is ≥ 256 bits from the OS RNG,
+//! shown once as a [`PlainToken`] and stored only as a [`TokenHash`] (SHA-256:
+//! enough for high-entropy random values, and microseconds to verify, unlike a
+//! password KDF — django-oauth-toolkit's PBKDF2 secrets cap its token endpoint).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// A secret value in clear: shown to its owner once, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainToken(String);
+
+impl PlainToken {
+    /// 32 random bytes, base64url, behind a recognisable prefix (for secret scanners).
+    pub fn generate(prefix: &str) -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Wraps a value received from a client.
+    pub fn from_client(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+}
+
+impl std::fmt::Debug for PlainToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlainToken(<redacted>)")
+    }
+}
+
+/// SHA-256 hex digest of a secret: what the database stores and looks up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(value: &str) -> Self {
+        Self(hex(&Sha256::digest(value.as_bytes())))
+    }
+
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison (the stored digest against a presented secret's).
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+/// Constant-time equality of two strings (CSRF tokens, secrets).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
+/// The prefixes of each kind of secret.
+pub mod prefix {
+    pub const ACCESS: &str = "lka_";
+    pub const REFRESH: &str = "lkr_";
+    pub const CODE: &str = "lkc_";
+    pub const CLIENT_SECRET: &str = "lks_";
+    pub const SESSION: &str = "";
+    pub const CSRF: &str = "";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_long_random_and_prefixed() {
+        let a = PlainToken::generate(prefix::ACCESS);
+        let b = PlainToken::generate(prefix::ACCESS);
+        assert!(a.expose().starts_with("lka_"));
+        assert_eq!(a.expose().len(), 4 + 43);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hash_is_sha256_hex_and_debug_is_redacted() {
+        assert_eq!(
+            TokenHash::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let t = PlainToken::from_client("super-secret");
+        assert!(!format!("{t:?}").contains("super-secret"));
+        assert!(TokenHash::of("x").matches(&TokenHash::of("x")));
+        assert!(!TokenHash::of("x").matches(&TokenHash::of("y")));
+    }
+}

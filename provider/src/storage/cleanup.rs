@@ -1,0 +1,41 @@
+//! Sweeping expired rows in small batches, so no sweep holds a long lock
+//! (django-oauth-toolkit's `cleartokens` times out on big tables; we don't).
+
+use super::{Db, Result, now, on_pool};
+
+const TABLES: &[(&str, &str)] = &[
+    ("access_tokens", "id"),
+    ("refresh_tokens", "id"),
+    ("grants", "id"),
+    ("web_sessions", "id_hash"),
+];
+
+impl Db {
+    /// Deletes up to `batch` expired rows from each table; returns how many went.
+    pub async fn sweep_expired_batch(&self, batch: i64) -> Result<u64> {
+        let cutoff = now();
+        let mut total = 0;
+        for (table, key) in TABLES {
+            let sql = format!(
+                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+            );
+            total += on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cutoff).bind(batch).execute(p).await
+                .map(|r| r.rows_affected()))?;
+        }
+        total += on_pool!(self, p => sqlx::query("DELETE FROM throttle WHERE window_start < $1")
+            .bind(cutoff - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(total)
+    }
+
+    /// Sweeps until nothing expired is left (`provider cleartokens`).
+    pub async fn sweep_all_expired(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = self.sweep_expired_batch(1000).await?;
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Persistence: one schema, two engines.
+//!
+//! SQLite (the default, a file under `./data/`) or PostgreSQL, chosen by the
+//! database URL. Every query is written once with `$n` placeholders (both
+//! engines accept them) and run on whichever pool is configured through
+//! [`on_pool!`]. Nothing about a request lives in process memory, so several
+//! provider processes sharing one PostgreSQL behave as one server.
+
+pub mod applications;
+pub mod cleanup;
+pub mod notes;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// Storage failures. Not the client's fault: mapped to `server_error` (500).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("unsupported database URL {0:?} (use sqlite://… or postgres://…)")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// The configured connection pool.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool `$db` holds.
+macro_rules! on_pool {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite($p) => $body,
+            $crate::storage::Db::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Db {
+    /// Connects (creating the SQLite file and its directory on first run) and
+    /// applies the embedded migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect(url)
+                .await?;
+            Db::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                // WAL: readers never wait for the writer; NORMAL is durable in WAL mode
+                // except for the last transactions before a power cut.
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            if let Some(dir) = opts.get_filename().parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts)
+                .await?;
+            Db::Sqlite(pool)
+        } else {
+            return Err(StorageError::UnsupportedUrl(url.to_owned()));
+        };
+        on_pool!(&db, p => MIGRATOR.run(p).await)?;
+        Ok(db)
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+/// Seconds since the Unix epoch: every timestamp in the schema.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A fresh random row id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Maps a unique-constraint violation to [`StorageError::Conflict`].
+pub(crate) fn conflict(what: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StorageError::Conflict(what),
+        _ => StorageError::Database(e),
+    }
+}
+
+pub use applications::AppFields;
+pub use tokens::{Grant, GrantClaim, NewToken, Refresh, RefreshClaim};
+pub use users::NewUser;

@@ -1,0 +1,259 @@
+//! Authorization codes, access tokens and refresh tokens (stored hashed).
+//!
+//! Single use is enforced by the database, not by process memory: a code or a
+//! refresh token is *claimed* with one conditional `UPDATE … RETURNING`, so two
+//! processes racing on the same value cannot both win.
+
+use super::{Db, Result, now, on_pool};
+use crate::model::{TokenInfo, TokenUser};
+use crate::scope::Scopes;
+use crate::secret::TokenHash;
+
+/// A stored authorization code.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub application_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: Scopes,
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+}
+
+type GrantRow = (String, String, String, String, String, Option<String>, i64);
+const GRANT_COLUMNS: &str =
+    "id, application_id, user_id, redirect_uri, scope, code_challenge, expires_at";
+
+fn grant_from_row(r: GrantRow) -> Grant {
+    Grant {
+        id: r.0,
+        application_id: r.1,
+        user_id: r.2,
+        redirect_uri: r.3,
+        scope: Scopes::from_stored(&r.4),
+        code_challenge: r.5,
+        expires_at: r.6,
+    }
+}
+
+/// The outcome of trying to use a code once.
+#[derive(Debug)]
+pub enum GrantClaim {
+    Claimed(Grant),
+    /// The code was already redeemed: a replay (RFC 6749 §4.1.2).
+    Replayed(Grant),
+    NotFound,
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    pub id: String,
+    pub application_id: String,
+    pub user_id: Option<String>,
+    pub scope: Scopes,
+    pub family_id: String,
+    pub access_token_id: Option<String>,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+type RefreshRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at";
+
+fn refresh_from_row(r: RefreshRow) -> Refresh {
+    Refresh {
+        id: r.0,
+        application_id: r.1,
+        user_id: r.2,
+        scope: Scopes::from_stored(&r.3),
+        family_id: r.4,
+        access_token_id: r.5,
+        expires_at: r.6,
+        rotated_at: r.7,
+        revoked_at: r.8,
+    }
+}
+
+#[derive(Debug)]
+pub enum RefreshClaim {
+    /// This request rotated the token: it is now spent.
+    Claimed(Refresh),
+    /// Already rotated, revoked, or unknown; the row (if any) says which.
+    Unavailable(Option<Refresh>),
+}
+
+/// A token about to be stored.
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub hash: &'a TokenHash,
+    pub application_id: &'a str,
+    pub user_id: Option<&'a str>,
+    pub scope: &'a Scopes,
+    pub family_id: &'a str,
+    pub expires_at: i64,
+}
+
+impl Db {
+    pub async fn insert_grant(&self, g: &Grant, code: &TokenHash) -> Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO grants (id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge, \
+             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&g.id).bind(code.as_str()).bind(&g.application_id).bind(&g.user_id)
+            .bind(&g.redirect_uri).bind(g.scope.to_string()).bind(&g.code_challenge)
+            .bind(g.expires_at).bind(now())
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Marks a code used, atomically; tells a replay from an unknown code.
+    pub async fn claim_grant(&self, code: &TokenHash) -> Result<GrantClaim> {
+        let sql = format!(
+            "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
+        );
+        let claimed: Option<GrantRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(code.as_str()).fetch_optional(p).await)?;
+        if let Some(row) = claimed {
+            return Ok(GrantClaim::Claimed(grant_from_row(row)));
+        }
+        let sql = format!("SELECT {GRANT_COLUMNS} FROM grants WHERE code_hash = $1");
+        let used: Option<GrantRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(code.as_str()).fetch_optional(p).await)?;
+        Ok(used.map_or(GrantClaim::NotFound, |r| {
+            GrantClaim::Replayed(grant_from_row(r))
+        }))
+    }
+
+    pub async fn insert_access_token(&self, t: &NewToken<'_>) -> Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO access_tokens (id, token_hash, application_id, user_id, scope, family_id, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(t.id).bind(t.hash.as_str()).bind(t.application_id).bind(t.user_id)
+            .bind(t.scope.to_string()).bind(t.family_id).bind(t.expires_at).bind(now())
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn insert_refresh_token(
+        &self,
+        t: &NewToken<'_>,
+        access_token_id: &str,
+    ) -> Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO refresh_tokens (id, token_hash, application_id, user_id, scope, family_id, access_token_id, \
+             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(t.id).bind(t.hash.as_str()).bind(t.application_id).bind(t.user_id)
+            .bind(t.scope.to_string()).bind(t.family_id).bind(access_token_id).bind(t.expires_at).bind(now())
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Looks up a live access token with its application and user: the bearer check.
+    pub async fn access_token_info(&self, hash: &TokenHash) -> Result<Option<TokenInfo>> {
+        type Row = (
+            String,
+            String,
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
+            "SELECT t.id, t.scope, t.expires_at, t.created_at, a.client_id, a.name, \
+                    u.id, u.username, u.email, u.groups, u.is_staff, u.is_active \
+             FROM access_tokens t JOIN applications a ON a.id = t.application_id \
+             LEFT JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2")
+            .bind(hash.as_str()).bind(now()).fetch_optional(p).await)?;
+        let Some(r) = row else { return Ok(None) };
+        // A deactivated user's tokens stop working at once.
+        if r.11 == Some(0) {
+            return Ok(None);
+        }
+        let user = match (r.6, r.7) {
+            (Some(id), Some(username)) => Some(TokenUser {
+                id,
+                username,
+                email: r.8.unwrap_or_default(),
+                groups: r
+                    .9
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                is_staff: r.10 == Some(1),
+            }),
+            _ => None,
+        };
+        Ok(Some(TokenInfo {
+            token_id: r.0,
+            scope: Scopes::from_stored(&r.1),
+            expires_at: r.2,
+            created_at: r.3,
+            client_id: r.4,
+            application_name: r.5,
+            user,
+        }))
+    }
+
+    /// Spends a refresh token (RFC 6749 §6 with rotation): succeeds for exactly one caller.
+    pub async fn claim_refresh_token(&self, hash: &TokenHash) -> Result<RefreshClaim> {
+        let sql = format!(
+            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $1 RETURNING {REFRESH_COLUMNS}"
+        );
+        let claimed: Option<RefreshRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(hash.as_str()).fetch_optional(p).await)?;
+        if let Some(row) = claimed {
+            return Ok(RefreshClaim::Claimed(refresh_from_row(row)));
+        }
+        Ok(RefreshClaim::Unavailable(
+            self.refresh_token_by_hash(hash).await?,
+        ))
+    }
+
+    pub async fn refresh_token_by_hash(&self, hash: &TokenHash) -> Result<Option<Refresh>> {
+        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+        let row: Option<RefreshRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(hash.as_str()).fetch_optional(p).await)?;
+        Ok(row.map(refresh_from_row))
+    }
+
+    /// The application id and user of an access token, live or not (for revocation).
+    pub async fn access_token_owner(&self, hash: &TokenHash) -> Result<Option<(String, String)>> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as("SELECT id, application_id FROM access_tokens WHERE token_hash = $1")
+            .bind(hash.as_str()).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn delete_access_token(&self, id: &str) -> Result<()> {
+        on_pool!(self, p => sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Revokes every refresh token of a family and deletes its access tokens
+    /// (RFC 9700 §4.14.2 on reuse; RFC 7009 §2.1 on revocation; RFC 6749 §4.1.2 on code replay).
+    pub async fn revoke_family(&self, family_id: &str) -> Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+            .bind(now()).bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, p => sqlx::query("DELETE FROM access_tokens WHERE family_id = $1")
+            .bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

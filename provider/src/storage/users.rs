@@ -1,0 +1,89 @@
+//! Users: the resource owners who log in.
+
+use super::{Db, Result, conflict, new_id, now, on_pool};
+use crate::model::User;
+
+type Row = (String, String, String, String, i64, i64, String, i64);
+const COLUMNS: &str = "id, username, email, password_hash, is_staff, is_active, groups, created_at";
+
+fn from_row(r: Row) -> User {
+    User {
+        id: r.0,
+        username: r.1,
+        email: r.2,
+        password_hash: r.3,
+        is_staff: r.4 != 0,
+        is_active: r.5 != 0,
+        groups: r.6.split_whitespace().map(str::to_owned).collect(),
+        created_at: r.7,
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub is_staff: bool,
+    pub groups: &'a [String],
+}
+
+impl Db {
+    pub async fn create_user(&self, u: NewUser<'_>) -> Result<User> {
+        let id = new_id();
+        let created = now();
+        let groups = u.groups.join(" ");
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO users (id, username, email, password_hash, is_staff, is_active, groups, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $7)")
+            .bind(&id).bind(u.username).bind(u.email).bind(u.password_hash)
+            .bind(i64::from(u.is_staff)).bind(&groups).bind(created)
+            .execute(p).await.map(|r| r.rows_affected()))
+        .map_err(conflict("a user with this username"))?;
+        Ok(User {
+            id,
+            username: u.username.to_owned(),
+            email: u.email.to_owned(),
+            password_hash: u.password_hash.to_owned(),
+            is_staff: u.is_staff,
+            is_active: true,
+            groups: u.groups.to_vec(),
+            created_at: created,
+        })
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(username).fetch_optional(p).await)?;
+        Ok(row.map(from_row))
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        Ok(row.map(from_row))
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(from_row).collect())
+    }
+
+    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool> {
+        let r = on_pool!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+
+    pub async fn set_user_flags(
+        &self,
+        user_id: &str,
+        is_active: bool,
+        is_staff: bool,
+    ) -> Result<bool> {
+        let r = on_pool!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
+            .bind(i64::from(is_active)).bind(i64::from(is_staff)).bind(user_id)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+}
