@@ -17,6 +17,7 @@ use crate::config::{Config, SameSite};
 use crate::metrics::Metrics;
 use crate::provider::{Endpoints, OAuthClient};
 use crate::proxy::Routes;
+use crate::secret::ClientSecret;
 use crate::store::Store;
 use crate::{csrf, login, logout, metrics, proxy, session};
 
@@ -25,6 +26,7 @@ pub struct AppState {
     /// The one HTTP client: pooled, never follows redirects.
     pub http: reqwest::Client,
     pub oauth: OAuthClient,
+    pub client_secret: ClientSecret,
     pub endpoints: Endpoints,
     pub store: Store,
     pub metrics: Metrics,
@@ -43,7 +45,8 @@ impl AppState {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
         let endpoints = Endpoints::resolve(&http, &config).await?;
-        let oauth = crate::provider::oauth_client(&config, &endpoints)?;
+        let client_secret = config.client_secret()?;
+        let oauth = crate::provider::oauth_client(&config, &endpoints, &client_secret)?;
         let store = match &config.redis_url {
             Some(url) => Store::redis(url, config.store_timeout()).await?,
             None => Store::memory(config.store_timeout()),
@@ -54,6 +57,7 @@ impl AppState {
             config,
             http,
             oauth,
+            client_secret,
             endpoints,
             store,
             metrics: Metrics::default(),

@@ -14,7 +14,14 @@ pub async fn logout(State(state): State<SharedState>, session: Session) -> Resul
     };
     if let Some(refresh_token) = &data.refresh_token {
         // RFC 7009 §2.1; revoking the refresh token revokes its access tokens (§2.2).
-        crate::provider::revoke(&state.oauth, &state.http, refresh_token).await;
+        crate::provider::revoke(
+            &state.http,
+            &state.endpoints,
+            &state.config,
+            &state.client_secret,
+            refresh_token,
+        )
+        .await;
     }
     session::end(&state, &session).await?;
     Ok(StatusCode::NO_CONTENT)

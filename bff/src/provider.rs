@@ -7,15 +7,14 @@ use anyhow::Context;
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, StandardRevocableToken,
-    TokenResponse, TokenUrl,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, TokenResponse, TokenUrl,
 };
 use serde::Deserialize;
 use url::Url;
 
 use crate::config::{ClientAuth, Config};
 use crate::error::{Error, Result};
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 
 pub type OAuthClient =
     BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
@@ -166,8 +165,11 @@ impl Endpoints {
     }
 }
 
-pub fn oauth_client(config: &Config, endpoints: &Endpoints) -> anyhow::Result<OAuthClient> {
-    let secret = config.client_secret()?;
+pub fn oauth_client(
+    config: &Config,
+    endpoints: &Endpoints,
+    secret: &ClientSecret,
+) -> anyhow::Result<OAuthClient> {
     Ok(BasicClient::new(ClientId::new(config.client_id.clone()))
         .set_client_secret(oauth2::ClientSecret::new(secret.expose().to_owned()))
         .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
@@ -276,17 +278,42 @@ pub async fn refresh(
 }
 
 /// RFC 7009 §2.1: revoking the refresh token also revokes its access tokens (§2.2 allows it).
-pub async fn revoke(client: &OAuthClient, http: &reqwest::Client, token: &RefreshToken) {
-    let h = |req| send(http.clone(), req);
-    let token =
-        StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(token.expose().to_owned()));
-    match client.revoke_token(token) {
-        Ok(request) => {
-            if let Err(err) = request.request_async(&h).await {
-                tracing::warn!(error = %describe(&err), "token revocation failed");
-            }
+/// Sent by hand: oauth2 5 refuses a non-https revocation URL, which plain-http
+/// development needs.
+pub async fn revoke(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    config: &Config,
+    secret: &ClientSecret,
+    token: &RefreshToken,
+) {
+    let Some(url) = &endpoints.revoke else {
+        tracing::debug!("provider has no revocation endpoint");
+        return;
+    };
+    let mut form = vec![
+        ("token", token.expose()),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let mut request = http.post(url.clone()).timeout(Duration::from_secs(10));
+    match config.client_auth {
+        // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+        ClientAuth::Basic => {
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            request = request.basic_auth(enc(&config.client_id), Some(enc(secret.expose())));
         }
-        Err(_) => tracing::debug!("provider has no revocation endpoint"),
+        ClientAuth::Post => {
+            form.push(("client_id", &config.client_id));
+            form.push(("client_secret", secret.expose()));
+        }
+    }
+    match request.form(&form).send().await {
+        Ok(response) if response.status().is_success() => {
+            tracing::info!("refresh token revoked at the provider");
+        }
+        Ok(response) => tracing::warn!(status = %response.status(), "token revocation refused"),
+        Err(err) => tracing::warn!(error = %err, "token revocation failed"),
     }
 }
 
