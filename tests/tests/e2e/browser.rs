@@ -134,5 +134,25 @@ pub async fn logged_in(bff: &Bff) -> reqwest::Client {
     let response = login(&client, bff, "/app").await;
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()[LOCATION], "/app");
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("latchkey-bff="))
+        .unwrap_or_else(|| panic!("session cookie set: {cookies:?}"));
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(session.contains(attribute), "{attribute} in {session}");
+    }
+    assert!(!session.contains("Domain"), "no Domain in {session}");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("latchkey-bff-login=;") && c.contains("Max-Age=0")),
+        "pre-login cookie expired: {cookies:?}"
+    );
     client
 }

@@ -41,7 +41,9 @@ async fn full_flow(redis_url: Option<String>) {
         let keys = redis::keys(url).await;
         for key in keys.iter().filter(|k| !k.starts_with("latchkey-bff:")) {
             let bytes = redis::integer(url, &["MEMORY", "USAGE", key]).await;
-            eprintln!("MEASURED: MEMORY USAGE of session key {key} = {bytes} bytes");
+            crate::loud(&format!(
+                "MEASURED: MEMORY USAGE of session key {key} = {bytes} bytes"
+            ));
             assert!(bytes < 2048, "session record too big: {bytes}");
         }
     }
@@ -168,6 +170,45 @@ async fn csrf_open_redirects_and_login_errors() {
         },
     )
     .await;
+
+    // Probes and metrics.
+    let plain = reqwest::Client::new();
+    assert_eq!(
+        plain
+            .get(format!("{}/healthz", bff.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        plain
+            .get(format!("{}/readyz", bff.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = plain
+        .get(format!("{}/metrics", bff.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "bff_requests_total",
+        "bff_upstream_latency_seconds_bucket",
+        "bff_refreshes_total",
+        "bff_refresh_failures_total",
+        "bff_sessions_created_total",
+        "bff_sessions_destroyed_total",
+    ] {
+        assert!(metrics.contains(name), "{name} in /metrics");
+    }
 
     // API without a session: 401 JSON, never a redirect.
     let anonymous = browser::client();

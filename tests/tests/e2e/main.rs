@@ -11,6 +11,13 @@ mod streaming;
 
 use std::time::Duration;
 
+/// Writes to the real stderr, past the test harness's output capture: a skipped test or a
+/// measurement must be seen even when the test passes.
+pub fn loud(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}
+
 /// Polls `check` until it yields `Some`, failing after `deadline`.
 pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
 where

@@ -15,9 +15,9 @@ pub fn url(db: u8, test: &str) -> Option<String> {
             Some(url.to_string())
         }
         _ => {
-            eprintln!(
+            crate::loud(&format!(
                 "SKIPPED: set LATCHKEY_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run {test}"
-            );
+            ));
             None
         }
     }

@@ -58,9 +58,9 @@ fn signal(child: &Child, sig: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_stopped_gives_503_then_recovers() {
     if !std::path::Path::new(REDIS_SERVER).exists() {
-        eprintln!(
+        crate::loud(&format!(
             "SKIPPED: {REDIS_SERVER} not installed; redis_stopped_gives_503_then_recovers not run"
-        );
+        ));
         return;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -65,9 +65,9 @@ async fn fifty_megabytes_each_way_streamed() {
     assert_eq!(total, SIZE);
     let peak = peak.max(bff.rss_kb());
     let growth_mb = peak.saturating_sub(baseline) / 1024;
-    eprintln!(
+    crate::loud(&format!(
         "MEASURED: BFF RSS baseline {baseline} kB, peak {peak} kB, growth {growth_mb} MB for 50 MB each way"
-    );
+    ));
     assert!(
         growth_mb < 25,
         "BFF memory grew by {growth_mb} MB: not streamed"
