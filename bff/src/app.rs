@@ -159,7 +159,10 @@ pub fn router(state: SharedState) -> Router {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
     app.layer(middleware::from_fn_with_state(state.clone(), headers))
-        .layer(TraceLayer::new_for_http())
+        // Span fields: method and path only; the query may carry `code`/`state`.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(state)
 }
 
@@ -167,12 +170,13 @@ pub fn router(state: SharedState) -> Router {
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
     let state = AppState::new(config).await?;
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
 }
 
-async fn shutdown() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -22,6 +22,8 @@ async fn main() -> anyhow::Result<()> {
         writeln!(out, "bff listening on http://{addr}")?;
         out.flush()?;
     }
-    axum::serve(listener, router(state)).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(latchkey_bff::app::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -148,21 +148,22 @@ impl Endpoints {
         }
         if let Some(public) = &config.public_issuer {
             // The browser reaches the provider under another origin (docker compose).
-            endpoints
-                .authorize
-                .set_scheme(public.scheme())
-                .map_err(|()| anyhow::anyhow!("bad --public-issuer scheme"))?;
-            endpoints
-                .authorize
-                .set_host(public.host_str())
-                .context("bad --public-issuer host")?;
-            endpoints
-                .authorize
-                .set_port(public.port())
-                .map_err(|()| anyhow::anyhow!("bad --public-issuer port"))?;
+            endpoints.authorize = with_origin(&endpoints.authorize, public)?;
         }
         Ok(endpoints)
     }
+}
+
+/// `url` with the scheme, host and port of `origin`.
+fn with_origin(url: &Url, origin: &Url) -> anyhow::Result<Url> {
+    let mut out = url.clone();
+    out.set_scheme(origin.scheme())
+        .map_err(|()| anyhow::anyhow!("bad --public-issuer scheme"))?;
+    out.set_host(origin.host_str())
+        .context("bad --public-issuer host")?;
+    out.set_port(origin.port())
+        .map_err(|()| anyhow::anyhow!("bad --public-issuer port"))?;
+    Ok(out)
 }
 
 pub fn oauth_client(
@@ -373,6 +374,14 @@ mod tests {
     fn issuer_match_ignores_trailing_slash() {
         assert!(same_issuer("http://a/", "http://a"));
         assert!(!same_issuer("http://a", "http://b"));
+    }
+
+    #[test]
+    fn public_issuer_rewrites_the_origin_only() {
+        let inside = Url::parse("http://provider:8000/oauth2/authorize/?x=1").expect("url");
+        let public = Url::parse("https://login.example").expect("url");
+        let out = with_origin(&inside, &public).expect("rewrite");
+        assert_eq!(out.as_str(), "https://login.example/oauth2/authorize/?x=1");
     }
 
     #[test]

@@ -166,6 +166,8 @@ async fn csrf_open_redirects_and_login_errors() {
         BffOptions {
             upstream: Some(echo.url.clone()),
             skew: 30,
+            // The other client authentication method (full_flow uses Basic).
+            extra_args: vec!["--client-auth", "post"],
             ..BffOptions::default()
         },
     )
@@ -316,6 +318,40 @@ async fn csrf_open_redirects_and_login_errors() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "still logged in");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_cookie_is_401_in_memory() {
+    let provider = Provider::start(3600).await;
+    let echo = Echo::start().await;
+    let bff = Bff::start(
+        &provider,
+        BffOptions {
+            upstream: Some(echo.url.clone()),
+            skew: 30,
+            ..BffOptions::default()
+        },
+    )
+    .await;
+    let _logged_in = browser::logged_in(&bff).await;
+    let plain = reqwest::Client::new();
+    for cookie in [
+        "latchkey-bff=AAAAAAAAAAAAAAAAAAAAAA",
+        "latchkey-bff=%00garbage",
+    ] {
+        let response = plain
+            .get(format!("{}/api/x", bff.url))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            "unauthenticated"
+        );
+    }
+    assert_eq!(echo.count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -166,6 +166,7 @@ pub struct BffOptions {
     pub upstream: Option<String>,
     pub skew: u64,
     pub redis_timeout_ms: Option<u64>,
+    pub extra_args: Vec<&'static str>,
 }
 
 pub struct Bff {
@@ -200,6 +201,7 @@ impl Bff {
         if let Some(ms) = options.redis_timeout_ms {
             command.args(["--redis-timeout-ms", &ms.to_string()]);
         }
+        command.args(&options.extra_args);
         let mut child = command
             .stdout(Stdio::piped())
             .kill_on_drop(true)
