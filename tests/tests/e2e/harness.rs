@@ -107,6 +107,10 @@ pub const CLIENT_ID: &str = "bff-test";
 impl Provider {
     /// A provider with one user and one skip-authorization confidential app.
     pub async fn start(access_token_seconds: u64) -> Self {
+        Self::start_with(access_token_seconds, 86_400).await
+    }
+
+    pub async fn start_with(access_token_seconds: u64, refresh_token_seconds: u64) -> Self {
         let dir = TempDir::new("provider");
         let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.0.display());
         let bin = binary("provider");
@@ -145,6 +149,10 @@ impl Provider {
             .args([
                 "--access-token-expire-seconds",
                 &access_token_seconds.to_string(),
+            ])
+            .args([
+                "--refresh-token-expire-seconds",
+                &refresh_token_seconds.to_string(),
             ])
             .stdout(Stdio::piped())
             .kill_on_drop(true)

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod browser;
+mod expiry;
 mod flows;
 mod harness;
 mod redis;
