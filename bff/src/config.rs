@@ -49,7 +49,7 @@ pub struct Config {
     #[arg(long, env = "BFF_CLIENT_ID")]
     pub client_id: String,
     #[arg(long, env = "BFF_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
     #[arg(long, env = "BFF_CLIENT_SECRET_FILE")]
     pub client_secret_file: Option<PathBuf>,
     #[arg(long, env = "BFF_CLIENT_AUTH", value_enum, default_value = "basic")]
@@ -68,7 +68,7 @@ pub struct Config {
     /// Extra routes `PREFIX=URL`: `/api/PREFIX/x` → `URL/x` (repeatable).
     #[arg(long = "route", env = "BFF_ROUTES", value_delimiter = ',')]
     pub routes: Vec<String>,
-    #[arg(long, env = "BFF_REDIS_URL")]
+    #[arg(long, env = "BFF_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     #[arg(long, env = "BFF_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
@@ -114,7 +114,7 @@ impl Config {
 
     pub fn client_secret(&self) -> anyhow::Result<ClientSecret> {
         match (&self.client_secret, &self.client_secret_file) {
-            (Some(secret), _) => Ok(ClientSecret::new(secret.clone())),
+            (Some(secret), _) => Ok(secret.clone()),
             (None, Some(path)) => {
                 let secret = std::fs::read_to_string(path)?;
                 Ok(ClientSecret::new(secret.trim().to_owned()))

@@ -20,6 +20,14 @@ macro_rules! secret_newtype {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Ok(Self(value.to_owned()))
+            }
+        }
+
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(concat!(stringify!($name), "(<redacted>)"))
@@ -50,5 +58,7 @@ mod tests {
         let token = AccessToken::new("very-secret");
         assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
         assert_eq!(token.expose(), "very-secret");
+        let secret: ClientSecret = "s3cret".parse().expect("infallible");
+        assert_eq!(format!("{secret:?}"), "ClientSecret(<redacted>)");
     }
 }
