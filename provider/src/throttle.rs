@@ -32,12 +32,12 @@ pub async fn check(
         (user_key, s.max_failures_per_user),
         (ip_key, s.max_failures_per_ip),
     ] {
-        if let Some((failures, closes_at)) = db.throttle_failures(&key, s.window_seconds).await? {
-            if failures >= limit {
-                return Ok(Some(Throttled {
-                    retry_after: closes_at - crate::storage::now(),
-                }));
-            }
+        if let Some((failures, closes_at)) = db.throttle_failures(&key, s.window_seconds).await?
+            && failures >= limit
+        {
+            return Ok(Some(Throttled {
+                retry_after: closes_at - crate::storage::now(),
+            }));
         }
     }
     Ok(None)

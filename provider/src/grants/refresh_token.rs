@@ -46,10 +46,10 @@ pub async fn exchange(
         }
         _ => stored.scope.clone(),
     };
-    if let Some(user_id) = &stored.user_id {
-        if db.user_by_id(user_id).await?.is_none_or(|u| !u.is_active) {
-            return Err(OAuthError::invalid_grant("the user is no longer active"));
-        }
+    if let Some(user_id) = &stored.user_id
+        && db.user_by_id(user_id).await?.is_none_or(|u| !u.is_active)
+    {
+        return Err(OAuthError::invalid_grant("the user is no longer active"));
     }
 
     let claimed = match stored.rotated_at {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 
+use super::errors::found;
 use super::extract::{PageForm, Query};
 use super::pages::{ConsentPage, RenderOrPlain, scope_description};
 use super::web;
@@ -29,11 +30,11 @@ pub async fn show(
         let q = form_urlencoded::Serializer::new(String::new())
             .append_pair("next", next)
             .finish();
-        return Ok(Redirect::to(&format!("/accounts/login/?{q}")).into_response());
+        return Ok(found(&format!("/accounts/login/?{q}")));
     };
     // First-party apps skip the consent page (django-oauth-toolkit's skip_authorization).
     if v.app.skip_authorization {
-        return Ok(Redirect::to(&authorize::approve(&server, &v, &user).await?).into_response());
+        return Ok(found(&authorize::approve(&server, &v, &user).await?));
     }
     Ok(consent_page(&server, &headers, &v, &user))
 }
@@ -91,5 +92,5 @@ pub async fn decide(
     let to = authorize::approve(&server, &v, &user)
         .await
         .map_err(IntoResponse::into_response)?;
-    Ok(Redirect::to(&to).into_response())
+    Ok(found(&to))
 }

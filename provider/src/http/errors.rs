@@ -2,12 +2,20 @@
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use latchkey_shared::{ErrorBody, ErrorCode};
 
 use super::pages::{ErrorPage, RenderOrPlain};
 use crate::error::{AuthorizeError, BearerError, OAuthError, PageError};
 use crate::redirect_uri;
+
+/// `302 Found`: the redirect RFC 6749 §4.1.2 shows for the authorization endpoint.
+pub fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => PageError::new(400, "The redirect URI cannot be used.").into_response(),
+    }
+}
 
 /// RFC 6749 §5.1/§5.2: token-endpoint responses must not be cached.
 pub fn no_store(mut r: Response) -> Response {
@@ -64,7 +72,7 @@ impl IntoResponse for AuthorizeError {
                 if let Some(s) = &state {
                     params.push(("state", s));
                 }
-                Redirect::to(&redirect_uri::with_params(&redirect_uri, &params)).into_response()
+                found(&redirect_uri::with_params(&redirect_uri, &params))
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Browser-facing plumbing for the provider's own pages: the login session
-//! cookie, and Django-style double-submit CSRF protection (`csrftoken` cookie
-//! + `csrfmiddlewaretoken` form field, compared in constant time, plus an
-//! `Origin` check) — stateless, so it works across provider processes.
+//! cookie, and Django-style double-submit CSRF protection (a `csrftoken`
+//! cookie and a `csrfmiddlewaretoken` form field, compared in constant time,
+//! plus an `Origin` check) — stateless, so it works across provider processes.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};

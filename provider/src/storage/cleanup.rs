@@ -17,7 +17,7 @@ impl Db {
         let mut total = 0;
         for (table, key) in TABLES {
             let sql = format!(
-                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+                "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)"
             );
             total += on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cutoff).bind(batch).execute(p).await
                 .map(|r| r.rows_affected()))?;

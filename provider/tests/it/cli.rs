@@ -1,0 +1,107 @@
+//! The `provider` binary: createuser, createapplication, serve, cleartokens.
+
+use std::process::Command;
+
+use crate::support::{Backend, ScratchDb};
+
+pub fn provider(db: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_provider"))
+        .args(args)
+        .env("PROVIDER_DATABASE_URL", db)
+        .env("PROVIDER_LOG", "warn")
+        .output()
+        .expect("run provider")
+}
+
+#[tokio::test]
+async fn management_commands() {
+    let db = ScratchDb::new(Backend::Sqlite, "cli").await.unwrap();
+    let out = provider(
+        &db.url,
+        &[
+            "createuser",
+            "--username",
+            "admin",
+            "--password",
+            "admin",
+            "--staff",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    // Duplicate user: a clear error, non-zero exit.
+    let out = provider(
+        &db.url,
+        &["createuser", "--username", "admin", "--password", "x"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{out:?}"
+    );
+    // Global flags may follow the subcommand.
+    let out = provider(
+        "sqlite:///nonexistent-dir-should-not-be-used",
+        &[
+            "createapplication",
+            "--database-url",
+            &db.url,
+            "--client-id",
+            "test",
+            "public",
+            "password",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = provider(
+        &db.url,
+        &[
+            "createapplication",
+            "--redirect-uris",
+            "http://localhost:3000/login/",
+            "--user",
+            "admin",
+            "confidential",
+            "authorization-code",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("client_id: ") && stdout.contains("client_secret: lks_"),
+        "{stdout}"
+    );
+    // Short secrets and bad redirect URIs are refused.
+    let out = provider(
+        &db.url,
+        &[
+            "createapplication",
+            "--client-secret",
+            "short",
+            "--redirect-uris",
+            "https://a.example/cb",
+            "confidential",
+            "authorization-code",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at least 32"),
+        "{out:?}"
+    );
+    let out = provider(
+        &db.url,
+        &[
+            "createapplication",
+            "--redirect-uris",
+            "http://evil.example/cb",
+            "confidential",
+            "authorization-code",
+        ],
+    );
+    assert!(!out.status.success());
+    let out = provider(&db.url, &["cleartokens"]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Deleted 0"),
+        "{out:?}"
+    );
+}

@@ -1,0 +1,11 @@
+//! Provider integration tests: the real server over real HTTP, on SQLite and
+//! PostgreSQL. One test binary (linking many is slow on small machines).
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod authorize;
+mod cli;
+mod multiprocess;
+mod refresh;
+mod support;
+mod token;
