@@ -82,7 +82,7 @@ async fn idle_and_absolute_timeouts() {
         BffOptions {
             upstream: Some(echo.url.clone()),
             skew: 30,
-            extra_args: vec!["--idle-timeout-seconds", "2"],
+            extra_args: vec!["--idle-timeout-seconds".into(), "2".into()],
             ..BffOptions::default()
         },
     )
@@ -101,7 +101,7 @@ async fn idle_and_absolute_timeouts() {
         BffOptions {
             upstream: Some(echo.url.clone()),
             skew: 30,
-            extra_args: vec!["--absolute-timeout-seconds", "2"],
+            extra_args: vec!["--absolute-timeout-seconds".into(), "2".into()],
             ..BffOptions::default()
         },
     )

@@ -9,7 +9,7 @@ use crate::harness::{Bff, BffOptions, Echo, Provider, TokenCounter};
 use crate::{redis, until_token_expired};
 
 async fn full_flow(redis_url: Option<String>) {
-    let provider = Provider::start(3).await;
+    let provider = Provider::start(5).await;
     let counter = TokenCounter::start(&provider).await;
     let echo = Echo::start().await;
     let bff = Bff::start(
@@ -167,7 +167,12 @@ async fn csrf_open_redirects_and_login_errors() {
             upstream: Some(echo.url.clone()),
             skew: 30,
             // The other client authentication method (full_flow uses Basic).
-            extra_args: vec!["--client-auth", "post"],
+            extra_args: vec![
+                "--client-auth".into(),
+                "post".into(),
+                "--route".into(),
+                format!("files={}/files-root", echo.url),
+            ],
             ..BffOptions::default()
         },
     )
@@ -306,6 +311,28 @@ async fn csrf_open_redirects_and_login_errors() {
         "cross-site fetch"
     );
     assert_eq!(post(&[("x-csrf", "1"), ("origin", GOOD_ORIGIN)]).await, 200);
+
+    // Route table; nothing outside the configured upstream paths is reachable.
+    let response = client
+        .get(format!("{}/api/files/a.txt?v=1", bff.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(echo.last().uri, "/files-root/a.txt?v=1");
+    let seen = echo.count();
+    // Sent raw: an HTTP client would resolve the dot segments itself. The route is
+    // checked before the session, so traversal is a 404 and a good path a 401 here.
+    assert_eq!(raw_get_status(&bff.url, "/api/x").await, 401);
+    for sneaky in [
+        "/api/files/%2e%2e/secret",
+        "/api/a%2F..%2Fb",
+        "/api/x/%2E%2E/%2e%2e/admin",
+        "/api/x/../../admin",
+    ] {
+        assert_eq!(raw_get_status(&bff.url, sneaky).await, 404, "{sneaky}");
+    }
+    assert_eq!(echo.count(), seen, "no traversal reached the upstream");
     let response = client
         .post(format!("{}/auth/logout", bff.url))
         .send()
@@ -399,4 +426,17 @@ async fn unknown_or_tampered_cookie_is_401_without_store_write() {
         "no store write for unknown cookies"
     );
     assert_eq!(echo.count(), 0);
+}
+
+/// Status of a `GET` sent byte for byte (no client-side path normalisation).
+async fn raw_get_status(base: &str, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace().nth(1).unwrap().parse().unwrap()
 }

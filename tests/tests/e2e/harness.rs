@@ -174,7 +174,7 @@ pub struct BffOptions {
     pub upstream: Option<String>,
     pub skew: u64,
     pub redis_timeout_ms: Option<u64>,
-    pub extra_args: Vec<&'static str>,
+    pub extra_args: Vec<String>,
 }
 
 pub struct Bff {

@@ -36,7 +36,7 @@ async fn single_flight_across_two_replicas_on_one_redis() {
         return;
     };
     redis::flush(&url).await;
-    let provider = Provider::start(4).await;
+    let provider = Provider::start(6).await;
     let counter = TokenCounter::start(&provider).await;
     let echo = Echo::start().await;
     let options = BffOptions {
@@ -71,7 +71,7 @@ async fn single_flight_across_two_replicas_on_one_redis() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn single_flight_in_memory() {
-    let provider = Provider::start(4).await;
+    let provider = Provider::start(6).await;
     let counter = TokenCounter::start(&provider).await;
     let echo = Echo::start().await;
     let bff = Bff::start(
