@@ -183,6 +183,10 @@ pub fn oauth_client(
         }))
 }
 
+/// Bound on every provider call; shorter than the 15 s refresh lock, so a hung provider
+/// cannot outlive the lock and let a second refresh start.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(8);
+
 /// Sends one oauth2 request with the shared client (oauth2 5 ships reqwest 0.12 support only).
 async fn send(
     http: reqwest::Client,
@@ -193,6 +197,7 @@ async fn send(
         .request(parts.method, parts.uri.to_string())
         .headers(parts.headers)
         .body(body)
+        .timeout(PROVIDER_TIMEOUT)
         .send()
         .await
         .map_err(|e| HttpError(e.to_string()))?;
@@ -296,7 +301,7 @@ pub async fn revoke(
         ("token", token.expose()),
         ("token_type_hint", "refresh_token"),
     ];
-    let mut request = http.post(url.clone()).timeout(Duration::from_secs(10));
+    let mut request = http.post(url.clone()).timeout(PROVIDER_TIMEOUT);
     match config.client_auth {
         // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
         ClientAuth::Basic => {
@@ -338,6 +343,7 @@ pub async fn userinfo(
     let response = http
         .get(url.clone())
         .bearer_auth(token.expose())
+        .timeout(PROVIDER_TIMEOUT)
         .send()
         .await
         .ok()?;

@@ -38,6 +38,10 @@ fn timeout_error() -> session_store::Error {
     session_store::Error::Backend("session store timed out".into())
 }
 
+/// Refresh-lock lifetime: longer than a provider call (8 s) plus the session write, so
+/// the lock cannot lapse under a live holder; short enough that a crashed holder frees it.
+const LOCK_TTL_MS: i64 = 15_000;
+
 const UNLOCK_SCRIPT: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 impl Store {
@@ -126,7 +130,7 @@ impl Store {
                     let set = pool.set::<Option<String>, _, _>(
                         &key,
                         token.as_str(),
-                        Some(Expiration::PX(10_000)),
+                        Some(Expiration::PX(LOCK_TTL_MS)),
                         Some(SetOptions::NX),
                         false,
                     );
