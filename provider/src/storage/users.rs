@@ -1,6 +1,6 @@
 //! Users: the resource owners who log in.
 
-use super::{Db, Result, conflict, new_id, now, on_pool};
+use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::User;
 
 type Row = (String, String, String, String, i64, i64, String, i64);
@@ -32,7 +32,7 @@ impl Db {
         let id = new_id();
         let created = now();
         let groups = u.groups.join(" ");
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO users (id, username, email, password_hash, is_staff, is_active, groups, created_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6, $7)")
             .bind(&id).bind(u.username).bind(u.email).bind(u.password_hash)
@@ -70,7 +70,7 @@ impl Db {
     }
 
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        let r = on_writer!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
     }
@@ -81,7 +81,7 @@ impl Db {
         is_active: bool,
         is_staff: bool,
     ) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
+        let r = on_writer!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
             .bind(i64::from(is_active)).bind(i64::from(is_staff)).bind(user_id)
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
