@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, middleware and the server loop. Handlers are thin:
 //! parse, call the domain, map the result.
 
+mod admin;
 mod api;
 mod authorize;
 mod errors;
@@ -61,6 +62,7 @@ pub fn router(server: Arc<AuthServer>) -> Router {
         .route("/healthz", get(metadata::healthz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/", get(login::index))
+        .merge(admin::routes())
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
