@@ -548,6 +548,25 @@ async fn csrf_is_checked_on_every_post(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(t.server.db.count_applications("").await.unwrap(), 0);
+    // Browsers send their origin on same-origin posts (the referrer policy must
+    // not turn it into `null`); the right origin passes.
+    assert_eq!(r.headers()["referrer-policy"], "same-origin");
+    let r = t
+        .http
+        .post(t.url(ADD))
+        .header("origin", &t.base)
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        t.server
+            .db
+            .delete_application(&app_id(&t, "x-app").await)
+            .await
+            .unwrap()
+    );
     // Every other state change too.
     let (cid, _) = t
         .app(
