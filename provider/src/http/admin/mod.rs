@@ -9,6 +9,7 @@
 //! and, once, client secrets).
 
 mod applications;
+mod forms;
 mod tokens;
 mod users;
 
@@ -24,7 +25,6 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::errors::found;
-use super::extract::Query;
 use super::pages::RenderOrPlain;
 use super::web;
 use crate::AuthServer;
@@ -237,7 +237,6 @@ async fn index(
     Staff(me): Staff,
     axum::extract::State(server): axum::extract::State<Arc<AuthServer>>,
     headers: HeaderMap,
-    Query(_): Query,
 ) -> Result<Response, PageError> {
     let applications = server.db.count_applications("").await?;
     let users = server.db.count_users("").await?;

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::super::extract::{PageForm, Query};
-use super::applications::Errors;
+use super::forms::Errors;
 use super::{Pager, Staff, checked_form, fmt_time, not_found, notice, page, query};
 use crate::AuthServer;
 use crate::error::PageError;
