@@ -45,6 +45,13 @@ if (process.env.EXTRA) {
   await page.fill("#id_redirect_uris", "http://evil.example/cb#x");
   await Promise.all([page.waitForNavigation(), page.click("main button[type=submit]")]);
   await page.screenshot({ path: join(process.env.EXTRA, "invalid.png"), fullPage: true });
+  for (const [name, path] of [["users", "/admin/users/"], ["tokens", "/admin/oauth2/accesstoken/"], ["index", "/admin/"]]) {
+    await page.goto(`${base}${path}`);
+    await page.screenshot({ path: join(process.env.EXTRA, `${name}.png`), fullPage: true });
+  }
+  await page.goto(`${base}/admin/users/`);
+  await Promise.all([page.waitForNavigation(), page.click("table a >> nth=1")]);
+  await page.screenshot({ path: join(process.env.EXTRA, "user.png"), fullPage: true });
 }
 if (process.env.PHONE) {
   await page.setViewportSize({ width: 390, height: 844 });

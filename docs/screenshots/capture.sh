@@ -30,5 +30,10 @@ for _ in $(seq 50); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.2
 done
+# A couple of live tokens for the token lists.
+for _ in 1 2; do
+  curl -fsS -d grant_type=password -d client_id=test -d username=alice -d password=alice-screenshot \
+    "http://127.0.0.1:$port/oauth2/token/" >/dev/null
+done
 cd "$here"
 BASE="http://127.0.0.1:$port" USERNAME=admin PASSWORD=admin-screenshot OUT="$here/.." node capture.mjs

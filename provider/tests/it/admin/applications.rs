@@ -208,6 +208,28 @@ async fn edited_redirect_uris_drive_authorize(b: Backend) {
         StatusCode::FOUND,
         "loopback port may vary (RFC 8252 §7.3)"
     );
+
+    // Switching the type: public drops the secret; confidential again shows a new one, once.
+    let mut public = fields.clone();
+    public.retain(|(k, _)| *k != "client_type");
+    public.push(("client_type", "public"));
+    let r = submit(&t, &t.http, &change, &change, &public).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let app = t.server.db.application_by_id(&id).await.unwrap().unwrap();
+    assert!(app.is_public() && app.client_secret_hash.is_none());
+    let (_, page) = get(&t, &t.http, &change).await;
+    assert!(page.contains("Public applications have no client secret."));
+    let r = submit(&t, &t.http, &change, &change, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let secret = secret_from(&r.text().await.unwrap());
+    let app = t.server.db.application_by_id(&id).await.unwrap().unwrap();
+    assert!(!app.is_public());
+    assert!(
+        app.client_secret_hash
+            .unwrap()
+            .matches(&latchkey_provider::secret::TokenHash::of(&secret))
+    );
 }
 
 async fn invalid_forms_are_rerendered(b: Backend) {
