@@ -117,7 +117,8 @@ impl Db {
         Ok(row.map(from_row))
     }
 
-    /// Applications whose name or client id contains `search`, newest first.
+    /// Applications whose name or client id contains `search` (case-insensitive;
+    /// `%` and `_` are taken literally by being dropped), newest first.
     pub async fn list_applications(
         &self,
         search: &str,
@@ -125,11 +126,34 @@ impl Db {
         offset: i64,
     ) -> Result<Vec<Application>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM applications WHERE name LIKE $1 OR client_id LIKE $1 \
+            "SELECT {COLUMNS} FROM applications WHERE {SEARCH} \
              ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
         );
-        let pattern = format!("%{}%", search.replace(['%', '_'], ""));
-        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(&pattern).bind(limit).bind(offset).fetch_all(p).await)?;
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(search_pattern(search)).bind(limit).bind(offset).fetch_all(p).await)?;
         Ok(rows.into_iter().map(from_row).collect())
     }
+
+    /// How many applications [`Db::list_applications`] would page through.
+    pub async fn count_applications(&self, search: &str) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM applications WHERE {SEARCH}");
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(search_pattern(search)).fetch_one(p).await)?;
+        Ok(n)
+    }
+
+    /// Forgets the secret (the app became public).
+    pub async fn clear_client_secret(&self, id: &str) -> Result<bool> {
+        let r = on_writer!(self, p => sqlx::query("UPDATE applications SET client_secret_hash = NULL WHERE id = $1")
+            .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+}
+
+const SEARCH: &str = "(LOWER(name) LIKE $1 OR LOWER(client_id) LIKE $1)";
+
+/// A `LIKE` pattern for a case-insensitive substring search (wildcards dropped).
+pub(crate) fn search_pattern(search: &str) -> String {
+    format!(
+        "%{}%",
+        search.trim().to_lowercase().replace(['%', '_', '\\'], "")
+    )
 }

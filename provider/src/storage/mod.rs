@@ -6,6 +6,7 @@
 //! [`on_pool!`]. Nothing about a request lives in process memory, so several
 //! provider processes sharing one PostgreSQL behave as one server.
 
+pub mod active_tokens;
 pub mod applications;
 pub mod cleanup;
 pub mod notes;
