@@ -172,8 +172,9 @@ pub async fn add_form(
         client_id: management::generate_client_id(),
         client_type: ClientType::Confidential.as_str().to_owned(),
         grant: AppGrant::AuthorizationCode.as_str().to_owned(),
-        // django-oauth-toolkit 2's default: PKCE required (RFC 9700 §2.1.1).
-        require_pkce: true,
+        // Off by default so the seed's flow (a confidential app, no PKCE) works as
+        // written; public apps need PKCE whatever this says (RFC 9700 §2.1.1).
+        require_pkce: false,
         ..AppForm::default()
     };
     form_page(
