@@ -191,3 +191,32 @@ fn capabilities(
     );
     caps
 }
+
+/// chromedriver's `POST /session/{id}/se/log {"type":"browser"}`: the console since
+/// the last call (errors, failed loads, CSP violations).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.to_owned()),
+        )
+    }
+}
+
+impl Browser {
+    pub async fn console_log(&self) -> Vec<serde_json::Value> {
+        let log = self.client.issue_cmd(BrowserLog).await.expect("browser log");
+        log.as_array().cloned().unwrap_or_default()
+    }
+}

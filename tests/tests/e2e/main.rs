@@ -3,6 +3,7 @@
 
 mod browser;
 mod chrome;
+mod compose;
 mod demo_process;
 mod expiry;
 mod flows;
