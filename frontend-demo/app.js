@@ -63,6 +63,8 @@ async function call(method, path, body) {
     res = await fetch(path, {
       method,
       credentials: "same-origin",
+      // The page's policy is no-referrer, which would send `Origin: null` on a POST.
+      referrerPolicy: "same-origin",
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -99,7 +101,11 @@ async function loadSession() {
   if (location.search) history.replaceState(null, "", location.pathname);
   let res;
   try {
-    res = await fetch("/auth/session", { credentials: "same-origin", headers: CSRF_HEADER });
+    res = await fetch("/auth/session", {
+      credentials: "same-origin",
+      referrerPolicy: "same-origin",
+      headers: CSRF_HEADER,
+    });
   } catch {
     report(0, `Cannot reach the server. ${RETRY}`);
     return;

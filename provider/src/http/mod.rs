@@ -31,7 +31,10 @@ pub fn router(server: Arc<AuthServer>) -> Router {
     let headers: [(HeaderName, &str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` on the login and consent
+        // form posts, which the CSRF origin check rightly refuses. `same-origin` still sends
+        // no Referer (no code, no state) to any other origin.
+        (header::REFERRER_POLICY, "same-origin"),
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",

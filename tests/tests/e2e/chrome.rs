@@ -12,6 +12,7 @@ use tokio::process::{Child, Command};
 use crate::harness::{TempDir, bin_dir};
 use crate::{eventually, loud};
 
+
 pub const SKIPPED: &str =
     "SKIPPED (browser): install chromium chromium-driver or run .ci/install-browser";
 
@@ -113,7 +114,7 @@ impl Browser {
 
     /// Waits until `css` is displayed.
     pub async fn visible(&self, css: &str) -> fantoccini::elements::Element {
-        eventually(Duration::from_secs(20), css, || async {
+        self.until(css, || async {
             let element = self.client.find(Locator::Css(css)).await.ok()?;
             element.is_displayed().await.ok()?.then_some(element)
         })
@@ -123,12 +124,30 @@ impl Browser {
     /// Waits until the text of `css` contains `wanted`; returns that text.
     pub async fn text_contains(&self, css: &str, wanted: &str) -> String {
         let what = format!("{css} to contain {wanted:?}");
-        eventually(Duration::from_secs(20), &what, || async {
+        self.until(&what, || async {
             let element = self.client.find(Locator::Css(css)).await.ok()?;
             let text = element.text().await.ok()?;
             text.contains(wanted).then_some(text)
         })
         .await
+    }
+
+    /// Polls `check` for 20 s; on timeout fails with the page's URL and text.
+    async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::time::Instant::now() < deadline {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let url = self.client.current_url().await.map(|u| u.to_string());
+        let text = self.eval("return document.body ? document.body.innerText : ''").await;
+        panic!("timed out waiting for {what}; page {url:?} shows:\n{text}");
     }
 
     /// Runs `script` in the page and returns its value as a string.

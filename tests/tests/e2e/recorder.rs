@@ -17,6 +17,8 @@ pub struct Received {
     pub url: String,
     pub status: u16,
     pub text: String,
+    /// What the browser sent (not searched: diagnostics only).
+    pub request: String,
 }
 
 type Log = Arc<Mutex<Vec<Received>>>;
@@ -74,6 +76,7 @@ fn strip(headers: &HeaderMap) -> HeaderMap {
 async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let url = parts.uri.to_string();
+    let request_headers = format!("{} {:?}", parts.method, parts.headers);
     if !url.starts_with("http://") {
         return (StatusCode::BAD_GATEWAY, "plain-http proxy only").into_response();
     }
@@ -100,6 +103,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, request: Request) -> Response 
         url,
         status: status.as_u16(),
         text,
+        request: request_headers,
     });
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
