@@ -29,10 +29,20 @@ impl fmt::Display for Banner {
             "  Open {app} and sign in as {ADMIN_USERNAME} / {ADMIN_PASSWORD}"
         )?;
         writeln!(f)?;
-        writeln!(f, "  provider:  {issuer}  (metadata: {issuer}/.well-known/oauth-authorization-server)")?;
-        writeln!(f, "  admin:     {issuer}/admin/  (staff user {ADMIN_USERNAME} / {ADMIN_PASSWORD})")?;
+        writeln!(
+            f,
+            "  provider:  {issuer}  (metadata: {issuer}/.well-known/oauth-authorization-server)"
+        )?;
+        writeln!(
+            f,
+            "  admin:     {issuer}/admin/  (staff user {ADMIN_USERNAME} / {ADMIN_PASSWORD})"
+        )?;
         writeln!(f, "  sessions:  {sessions}")?;
-        writeln!(f, "  data:      {}  (delete it to start over)", self.data_dir.display())?;
+        writeln!(
+            f,
+            "  data:      {}  (delete it to start over)",
+            self.data_dir.display()
+        )?;
         writeln!(f, "  CLI password grant (public app \"{CLI_CLIENT_ID}\"):")?;
         writeln!(
             f,

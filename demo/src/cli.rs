@@ -30,9 +30,17 @@ pub struct RunArgs {
     /// Where the SQLite database and the BFF's client secret live.
     #[arg(long, env = "LATCHKEY_DEMO_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    #[arg(long, env = "LATCHKEY_DEMO_PROVIDER_LISTEN", default_value = "127.0.0.1:8000")]
+    #[arg(
+        long,
+        env = "LATCHKEY_DEMO_PROVIDER_LISTEN",
+        default_value = "127.0.0.1:8000"
+    )]
     pub provider_listen: SocketAddr,
-    #[arg(long, env = "LATCHKEY_DEMO_BFF_LISTEN", default_value = "127.0.0.1:3000")]
+    #[arg(
+        long,
+        env = "LATCHKEY_DEMO_BFF_LISTEN",
+        default_value = "127.0.0.1:3000"
+    )]
     pub bff_listen: SocketAddr,
     /// Host name the browser uses for both servers (issuer and redirect URI).
     #[arg(long, env = "LATCHKEY_DEMO_PUBLIC_HOST", default_value = "localhost")]

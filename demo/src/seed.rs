@@ -55,11 +55,7 @@ async fn ensure_cli_app(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ensure_bff_app(
-    db: &Db,
-    redirect_uri: &str,
-    secret_file: &Path,
-) -> anyhow::Result<String> {
+async fn ensure_bff_app(db: &Db, redirect_uri: &str, secret_file: &Path) -> anyhow::Result<String> {
     let Some(app) = db.application_by_client_id(BFF_CLIENT_ID).await? else {
         let mut fields = app_fields(
             BFF_CLIENT_ID,

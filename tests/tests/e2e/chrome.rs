@@ -12,7 +12,6 @@ use tokio::process::{Child, Command};
 use crate::harness::{TempDir, bin_dir};
 use crate::{eventually, loud};
 
-
 pub const SKIPPED: &str =
     "SKIPPED (browser): install chromium chromium-driver or run .ci/install-browser";
 
@@ -38,7 +37,9 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
     match (chromium, driver) {
         (Some(chromium), Some(driver)) => Some((chromium, driver)),
         _ if std::env::var("LATCHKEY_REQUIRE_BROWSER").as_deref() == Ok("1") => {
-            panic!("LATCHKEY_REQUIRE_BROWSER=1 but chromium/chromedriver are missing: run .ci/install-browser")
+            panic!(
+                "LATCHKEY_REQUIRE_BROWSER=1 but chromium/chromedriver are missing: run .ci/install-browser"
+            )
         }
         _ => {
             loud(SKIPPED);
@@ -146,7 +147,9 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let url = self.client.current_url().await.map(|u| u.to_string());
-        let text = self.eval("return document.body ? document.body.innerText : ''").await;
+        let text = self
+            .eval("return document.body ? document.body.innerText : ''")
+            .await;
         panic!("timed out waiting for {what}; page {url:?} shows:\n{text}");
     }
 
@@ -157,12 +160,17 @@ impl Browser {
             .execute(script, vec![])
             .await
             .expect("execute script");
-        value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+        value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned)
     }
 }
 
 async fn wait_ready(webdriver: &str) {
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let status = format!("{webdriver}/status");
     eventually(Duration::from_secs(30), "chromedriver", || async {
         let response = http.get(&status).send().await.ok()?;
@@ -222,7 +230,10 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
@@ -235,7 +246,11 @@ impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
 
 impl Browser {
     pub async fn console_log(&self) -> Vec<serde_json::Value> {
-        let log = self.client.issue_cmd(BrowserLog).await.expect("browser log");
+        let log = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("browser log");
         log.as_array().cloned().unwrap_or_default()
     }
 }

@@ -43,7 +43,10 @@ fn schema_check(tool: &Path, file: &Path) -> std::process::Output {
 #[test]
 fn compose_file_matches_the_compose_spec() {
     let Some(tool) = validator() else {
-        assert!(!required(), "check-jsonschema missing: run .ci/install-browser");
+        assert!(
+            !required(),
+            "check-jsonschema missing: run .ci/install-browser"
+        );
         loud("SKIPPED (compose): pip install check-jsonschema, or run .ci/install-browser");
         return;
     };
@@ -58,7 +61,11 @@ fn compose_file_matches_the_compose_spec() {
     // The check is real: a broken file is refused.
     let dir = TempDir::new("compose");
     let broken = dir.0.join("docker-compose.yml");
-    std::fs::write(&broken, "services:\n  bff:\n    ports: 3000\n    bogus: 1\n").unwrap();
+    std::fs::write(
+        &broken,
+        "services:\n  bff:\n    ports: 3000\n    bogus: 1\n",
+    )
+    .unwrap();
     assert!(!schema_check(&tool, &broken).status.success());
 }
 
@@ -106,12 +113,18 @@ fn compose_build_contexts_and_copied_files_exist() {
             }
         }
         for bin in ["provider", "bff", "latchkey-demo"] {
-            assert!(text.contains(&format!("--bin {bin}")), "Dockerfile builds {bin}");
+            assert!(
+                text.contains(&format!("--bin {bin}")),
+                "Dockerfile builds {bin}"
+            );
         }
     }
     for path in value("BFF_STATIC_DIR:") {
         let local = path.trim_start_matches("/app/");
         assert!(root.join(local).join("index.html").is_file(), "{path}");
     }
-    assert!(compose.matches("/healthz").count() >= 2, "provider and bff healthchecks");
+    assert!(
+        compose.matches("/healthz").count() >= 2,
+        "provider and bff healthchecks"
+    );
 }

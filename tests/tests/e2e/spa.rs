@@ -45,16 +45,19 @@ async fn assert_no_token_in_browser(browser: &Browser, recorder: &Recorder) {
     }
     let received = recorder.received();
     assert!(
-        received.iter().any(|r| r.url.ends_with("/api/me/") && r.text.contains("admin")),
+        received
+            .iter()
+            .any(|r| r.url.ends_with("/api/me/") && r.text.contains("admin")),
         "the recorder saw the API's answers"
     );
     for response in &received {
         for prefix in TOKEN_PREFIXES {
             assert!(
                 !response.text.contains(prefix),
-                "{prefix} in the response to {} ({})",
+                "{prefix} in the response to {} ({}), request {}",
                 response.url,
-                response.status
+                response.status,
+                response.request
             );
         }
     }
@@ -111,7 +114,11 @@ async fn demo_in_chromium_sign_in_call_apis_sign_out() {
     // A second tab shares the session.
     let first = browser.client.window().await.unwrap();
     let second = browser.client.new_window(true).await.unwrap().handle;
-    browser.client.switch_to_window(second.clone()).await.unwrap();
+    browser
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
     browser.goto(&demo.app).await;
     browser.text_contains("#username", "admin").await;
     browser.shot("second-tab-signed-in").await;
