@@ -1,9 +1,19 @@
-// The Latchkey demo SPA. It never sees a token: it calls only same-origin
-// /auth/* and /api/* with the session cookie, and sends the BFF's CSRF
-// header on every call (required on state-changing ones).
+// The Latchkey demo SPA. It never sees a token: it calls only same-origin /auth/* and
+// /api/* with the session cookie (credentials: "same-origin") and sends the BFF's CSRF
+// header. The only thing it keeps is a "was signed in" flag, to explain an ended session.
 
-const CSRF = { "X-CSRF": "1" };
+const CSRF_HEADER = { "X-CSRF": "1" };
+const WAS_SIGNED_IN = "latchkey-demo:was-signed-in";
+const RETRY = "Retry in a moment.";
 const $ = (id) => document.getElementById(id);
+
+const LOGIN_ERRORS = {
+  access_denied: "you declined the request on the sign-in page",
+  state_mismatch: "the sign-in response did not match this browser's request",
+  no_login_in_progress: "the sign-in took too long or was started in another browser",
+  token_exchange_failed: "the BFF could not redeem the sign-in with the provider",
+  temporarily_unavailable: "the provider is briefly unavailable",
+};
 
 function show(signedIn) {
   $("signed-in").hidden = !signedIn;
@@ -13,97 +23,124 @@ function show(signedIn) {
 function report(status, text, body) {
   $("status").textContent = text;
   $("status").dataset.status = String(status);
-  $("result").textContent = body === undefined ? "" : JSON.stringify(body, null, 2);
+  $("result").textContent =
+    body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body, null, 2);
 }
 
 function signedOut(reason) {
+  sessionStorage.removeItem(WAS_SIGNED_IN);
   show(false);
   $("who").textContent = "";
   $("reason").textContent = reason || "";
 }
 
+function signedIn(session) {
+  sessionStorage.setItem(WAS_SIGNED_IN, "1");
+  const user = session.user || {};
+  const name = user.username || user.preferred_username || user.sub || "unknown user";
+  $("username").textContent = name;
+  $("who").textContent = name;
+  $("scope").textContent = session.scope || "";
+  $("expires").textContent = session.expires_at
+    ? new Date(session.expires_at * 1000).toLocaleString()
+    : "—";
+  show(true);
+}
+
+async function readBody(res) {
+  const type = res.headers.get("content-type") || "";
+  if (res.status === 204) return undefined;
+  if (type.includes("application/json")) return res.json().catch(() => undefined);
+  return res.text();
+}
+
+/** One same-origin call; flips to signed out on 401. Returns {status, data} or null. */
 async function call(method, path, body) {
+  const headers = { ...CSRF_HEADER };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
     res = await fetch(path, {
       method,
       credentials: "same-origin",
-      headers: body === undefined ? { ...CSRF } : { ...CSRF, "Content-Type": "application/json" },
+      // The page's policy is no-referrer, which would send `Origin: null` on a POST.
+      referrerPolicy: "same-origin",
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  } catch (e) {
-    report(0, `${method} ${path}: network error — check your connection and retry.`);
+  } catch {
+    report(0, `${method} ${path}: network error — check your connection. ${RETRY}`);
     return null;
   }
-  let data;
-  const type = res.headers.get("content-type") || "";
-  if (type.includes("application/json")) {
-    data = await res.json().catch(() => undefined);
-  } else if (res.status !== 204) {
-    data = await res.text();
-  }
+  const data = await readBody(res);
   if (res.status === 401) {
-    const why = data && data.error === "session_expired"
-      ? "Your session expired. Sign in again."
-      : "You are signed out. Sign in to continue.";
-    signedOut(why);
-    report(401, `${method} ${path} → 401`, data);
+    signedOut(
+      data && data.error === "session_expired"
+        ? "Your session expired. Sign in again."
+        : "You are signed out. Sign in to continue.",
+    );
+    report(401, `${method} ${path} → 401: signed out`, data);
     return null;
   }
   if (res.status === 503) {
-    report(503, `${method} ${path} → 503: the service is briefly unavailable. Retry in a moment.`, data);
+    report(503, `${method} ${path} → 503: the service is briefly unavailable. ${RETRY}`, data);
     return null;
   }
   report(res.status, `${method} ${path} → ${res.status}`, data);
   return { status: res.status, data };
 }
 
-async function refreshSession() {
+function loginErrorReason() {
+  const code = new URLSearchParams(location.search).get("login_error");
+  if (!code) return "";
+  return `Sign-in failed: ${LOGIN_ERRORS[code] || code}. Try again.`;
+}
+
+async function loadSession() {
+  const loginError = loginErrorReason();
+  if (location.search) history.replaceState(null, "", location.pathname);
   let res;
   try {
-    res = await fetch("/auth/session", { credentials: "same-origin", headers: CSRF });
-  } catch (e) {
-    signedOut("");
-    report(0, "Cannot reach the server — retry in a moment.");
+    res = await fetch("/auth/session", {
+      credentials: "same-origin",
+      referrerPolicy: "same-origin",
+      headers: CSRF_HEADER,
+    });
+  } catch {
+    report(0, `Cannot reach the server. ${RETRY}`);
     return;
   }
   if (res.status === 503) {
-    report(503, "The service is briefly unavailable. Retry in a moment.");
+    report(503, `The service is briefly unavailable. ${RETRY}`);
     return;
   }
   const data = await res.json().catch(() => ({}));
-  if (!res.ok || !data.authenticated) {
-    const params = new URLSearchParams(location.search);
-    const err = params.get("login_error");
-    signedOut(err ? `Sign-in failed: ${err}` : "");
-    report(res.status, "Signed out.");
+  if (res.ok && data.authenticated) {
+    signedIn(data);
+    report(200, "Signed in.");
     return;
   }
-  const user = data.user || {};
-  const name = user.username || user.preferred_username || user.sub || "unknown user";
-  $("username").textContent = name;
-  $("who").textContent = name;
-  $("scope").textContent = data.scope || "";
-  $("expires").textContent = data.expires_at ? new Date(data.expires_at * 1000).toLocaleString() : "—";
-  show(true);
-  report(200, "Signed in.");
-  if (location.search) history.replaceState(null, "", location.pathname);
+  const ended = sessionStorage.getItem(WAS_SIGNED_IN)
+    ? "Your session ended (it expired or you signed out elsewhere). Sign in again."
+    : "";
+  signedOut(loginError || ended);
+  report(res.status, "Signed out.");
 }
 
 $("sign-in").addEventListener("click", () => {
-  const back = location.pathname;
-  location.assign(`/auth/login?return_to=${encodeURIComponent(back)}`);
+  location.assign(`/auth/login?return_to=${encodeURIComponent(location.pathname)}`);
 });
 $("call-me").addEventListener("click", () => call("GET", "/api/me/"));
 $("call-groups").addEventListener("click", () => call("GET", "/api/groups/"));
 $("call-note").addEventListener("click", () =>
-  call("POST", "/api/notes/", { text: `Hello from the demo at ${new Date().toISOString()}` }));
+  call("POST", "/api/notes/", { text: `Hello from the demo at ${new Date().toISOString()}` }),
+);
 $("sign-out").addEventListener("click", async () => {
-  const r = await call("POST", "/auth/logout");
-  if (r && (r.status === 204 || r.status === 200)) {
+  const result = await call("POST", "/auth/logout");
+  if (result && result.status < 300) {
     signedOut("You signed out.");
-    report(r.status, "Signed out.");
+    report(result.status, "Signed out.");
   }
 });
 
-refreshSession();
+loadSession();

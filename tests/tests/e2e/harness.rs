@@ -20,7 +20,7 @@ pub const REGISTERED_REDIRECT: &str = "http://localhost:3000/auth/callback";
 pub const CLIENT_SECRET: &str = "bff-test-client-secret-0123456789abcdef";
 
 /// `$CARGO_TARGET_DIR/debug`, found from this test executable (`…/debug/deps/e2e-…`).
-fn bin_dir() -> PathBuf {
+pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     exe.parent()
         .and_then(|deps| deps.parent())
@@ -28,7 +28,7 @@ fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds both binaries once per test run (same profile and target dir as the tests).
+/// Builds the binaries (provider, bff, latchkey-demo) once per test run (same profile and target dir as the tests).
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -42,15 +42,19 @@ pub fn binary(name: &str) -> PathBuf {
                 "latchkey-provider",
                 "-p",
                 "latchkey-bff",
+                "-p",
+                "latchkey-demo",
                 "--bin",
                 "provider",
                 "--bin",
                 "bff",
+                "--bin",
+                "latchkey-demo",
             ])
             .env("CARGO_TARGET_DIR", target_dir)
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "cargo build of provider and bff failed");
+        assert!(status.success(), "cargo build of the binaries failed");
     });
     bin_dir().join(name)
 }

@@ -2,12 +2,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod browser;
+mod chrome;
+mod compose;
+mod demo_process;
 mod expiry;
 mod flows;
 mod harness;
+mod recorder;
 mod redis;
 mod redis_down;
 mod refresh;
+mod spa;
 mod streaming;
 
 use std::time::Duration;
