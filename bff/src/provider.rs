@@ -4,20 +4,52 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, TokenResponse, TokenUrl,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{ClientAuth, Config};
 use crate::error::{Error, Result};
-use crate::secret::{AccessToken, ClientSecret, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
-pub type OAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
+/// The token response's OpenID Connect field (OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+impl ExtraTokenFields for OidcFields {}
+
+type OidcTokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
+
+type BaseClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+pub type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
 
 /// Endpoints of the provider, discovered or configured.
 #[derive(Debug, Clone)]
@@ -26,6 +58,11 @@ pub struct Endpoints {
     pub token: Url,
     pub revoke: Option<Url>,
     pub userinfo: Option<Url>,
+    /// OIDC Discovery §3 `jwks_uri`: the keys that sign ID Tokens.
+    pub jwks: Option<Url>,
+    /// The issuer ID Tokens must name exactly (OIDC Core §3.1.3.7 step 2): the
+    /// metadata's `issuer` (none without discovery: ID Tokens are then refused).
+    pub issuer: Option<String>,
     /// What `/readyz` fetches to see whether the provider answers.
     pub health: Url,
 }
@@ -37,6 +74,7 @@ struct Metadata {
     token_endpoint: Url,
     revocation_endpoint: Option<Url>,
     userinfo_endpoint: Option<Url>,
+    jwks_uri: Option<Url>,
 }
 
 /// Tokens as the BFF keeps them.
@@ -47,6 +85,8 @@ pub struct Tokens {
     /// Unix seconds.
     pub expires_at: i64,
     pub scope: Option<String>,
+    /// Validated at login, then dropped (not kept in the session).
+    pub id_token: Option<IdToken>,
 }
 
 /// Why a refresh failed: `invalid_grant` ends the session, anything else is transient.
@@ -64,16 +104,41 @@ fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-/// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3: `issuer` must match.
-async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
+/// Metadata URLs to try, in order. RFC 8414 §3.1: the well-known segment goes between
+/// the host and the issuer's path (`https://h/.well-known/oauth-authorization-server/o`);
+/// OpenID Connect Discovery §4.1 appends it (`https://h/o/.well-known/openid-configuration`);
+/// the appended RFC 8414 form is what many servers (and the bundled provider) answer.
+fn metadata_urls(issuer: &Url) -> anyhow::Result<Vec<Url>> {
     let base = issuer.as_str().trim_end_matches('/');
+    let path = issuer.path().trim_end_matches('/');
+    let mut urls = vec![Url::parse(&format!(
+        "{base}/.well-known/oauth-authorization-server"
+    ))?];
+    if !path.is_empty() {
+        let origin = issuer.origin().ascii_serialization();
+        urls.push(Url::parse(&format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ))?);
+    }
+    urls.push(Url::parse(&format!("{base}/.well-known/openid-configuration"))?);
+    Ok(urls)
+}
+
+/// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3 / OIDC Discovery §4.3: `issuer` must
+/// match. An RFC 8414 document may lack the OpenID fields (`userinfo_endpoint`, `jwks_uri`:
+/// django-oauth-toolkit's does): they are then taken from the OpenID document, when that
+/// one names the same issuer.
+async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
     let mut last_error = None;
-    for suffix in [
-        "/.well-known/oauth-authorization-server",
-        "/.well-known/openid-configuration",
-    ] {
-        let url = Url::parse(&format!("{base}{suffix}"))?;
-        match http.get(url.clone()).send().await {
+    let mut found: Option<(Metadata, Url)> = None;
+    for url in metadata_urls(issuer)? {
+        if let Some((m, _)) = &found {
+            let oidc_doc = url.path().ends_with("/openid-configuration");
+            if !oidc_doc || (m.userinfo_endpoint.is_some() && m.jwks_uri.is_some()) {
+                continue;
+            }
+        }
+        match http.get(url.clone()).timeout(PROVIDER_TIMEOUT).send().await {
             Ok(resp) if resp.status().is_success() => {
                 let metadata: Metadata = resp.json().await.context("provider metadata")?;
                 anyhow::ensure!(
@@ -82,13 +147,21 @@ async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metad
                     metadata.issuer,
                     issuer
                 );
-                return Ok((metadata, url));
+                found = Some(match found {
+                    None => (metadata, url),
+                    Some((mut first, first_url)) => {
+                        first.userinfo_endpoint =
+                            first.userinfo_endpoint.or(metadata.userinfo_endpoint);
+                        first.jwks_uri = first.jwks_uri.or(metadata.jwks_uri);
+                        (first, first_url)
+                    }
+                });
             }
             Ok(resp) => last_error = Some(anyhow::anyhow!("{url}: HTTP {}", resp.status())),
             Err(err) => last_error = Some(anyhow::anyhow!("{url}: {err}")),
         }
     }
-    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("discovery failed")))
+    found.ok_or_else(|| last_error.unwrap_or_else(|| anyhow::anyhow!("discovery failed")))
 }
 
 impl Endpoints {
@@ -113,6 +186,8 @@ impl Endpoints {
                     token: metadata.token_endpoint,
                     revoke: metadata.revocation_endpoint,
                     userinfo: metadata.userinfo_endpoint,
+                    jwks: metadata.jwks_uri,
+                    issuer: Some(metadata.issuer),
                     health,
                 }
             }
@@ -130,6 +205,8 @@ impl Endpoints {
                     token,
                     revoke: None,
                     userinfo: None,
+                    jwks: None,
+                    issuer: None,
                 }
             }
         };
@@ -145,6 +222,9 @@ impl Endpoints {
         }
         if let Some(url) = &config.userinfo_url {
             endpoints.userinfo = Some(url.clone());
+        }
+        if let Some(url) = &config.jwks_url {
+            endpoints.jwks = Some(url.clone());
         }
         if let Some(public) = &config.public_issuer {
             // The browser reaches the provider under another origin (docker compose).
@@ -171,7 +251,7 @@ pub fn oauth_client(
     endpoints: &Endpoints,
     secret: &ClientSecret,
 ) -> anyhow::Result<OAuthClient> {
-    Ok(BasicClient::new(ClientId::new(config.client_id.clone()))
+    Ok(BaseClient::new(ClientId::new(config.client_id.clone()))
         .set_client_secret(oauth2::ClientSecret::new(secret.expose().to_owned()))
         .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
         .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
@@ -218,7 +298,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn tokens_from(response: &BasicTokenResponse, previous: Option<&RefreshToken>) -> Tokens {
+fn tokens_from(response: &OidcTokenResponse, previous: Option<&RefreshToken>) -> Tokens {
     let expires_in = response
         .expires_in()
         .map_or(3600, |d| i64::try_from(d.as_secs()).unwrap_or(3600));
@@ -237,6 +317,7 @@ fn tokens_from(response: &BasicTokenResponse, previous: Option<&RefreshToken>) -
                 .collect::<Vec<_>>()
                 .join(" ")
         }),
+        id_token: response.extra_fields().id_token.clone().map(IdToken::new),
     }
 }
 
@@ -334,44 +415,6 @@ fn describe<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>
     }
 }
 
-/// Fetches user info and keeps only small scalar fields (the session record stays small).
-pub async fn userinfo(
-    http: &reqwest::Client,
-    url: &Url,
-    token: &AccessToken,
-) -> Option<serde_json::Value> {
-    let response = http
-        .get(url.clone())
-        .bearer_auth(token.expose())
-        .timeout(PROVIDER_TIMEOUT)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        tracing::warn!(status = %response.status(), "userinfo refused the token");
-        return None;
-    }
-    let value: serde_json::Value = response.json().await.ok()?;
-    Some(minimal_user(&value))
-}
-
-fn minimal_user(value: &serde_json::Value) -> serde_json::Value {
-    let mut user = serde_json::Map::new();
-    if let Some(object) = value.as_object() {
-        for (key, field) in object.iter().take(32) {
-            let small = match field {
-                serde_json::Value::String(s) => s.len() <= 256,
-                serde_json::Value::Bool(_) | serde_json::Value::Number(_) => true,
-                _ => false,
-            };
-            if small && !key.contains("token") {
-                user.insert(key.clone(), field.clone());
-            }
-        }
-    }
-    serde_json::Value::Object(user)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,12 +434,22 @@ mod tests {
     }
 
     #[test]
-    fn minimal_user_drops_nested_and_tokens() {
-        let v = serde_json::json!({"username": "alice", "scope": "read", "access_token": "x", "nested": {"a": 1}});
-        let user = minimal_user(&v);
+    fn metadata_urls_for_an_issuer_with_a_path() {
+        let with_path = Url::parse("http://127.0.0.1:8000/o").expect("url");
+        let urls: Vec<String> = metadata_urls(&with_path)
+            .expect("urls")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
-            user,
-            serde_json::json!({"username": "alice", "scope": "read"})
+            urls,
+            [
+                "http://127.0.0.1:8000/o/.well-known/oauth-authorization-server",
+                "http://127.0.0.1:8000/.well-known/oauth-authorization-server/o",
+                "http://127.0.0.1:8000/o/.well-known/openid-configuration",
+            ]
         );
+        let bare = Url::parse("http://127.0.0.1:8000/").expect("url");
+        assert_eq!(metadata_urls(&bare).expect("urls").len(), 2);
     }
 }
