@@ -123,6 +123,8 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// RFC 9207 authorization-response issuer (mix-up defence), when the provider sends it.
+    iss: Option<String>,
 }
 
 /// `GET /auth/callback`: never a 500; failures go back to `/?login_error=…`.
@@ -177,6 +179,12 @@ async fn complete(
     let given = query.state.unwrap_or_default();
     if !bool::from(given.as_bytes().ct_eq(pre_login.state.as_bytes())) {
         return Err(Error::Login("state_mismatch"));
+    }
+    // RFC 9207 §2.4: when present, `iss` must equal the issuer (simple string comparison).
+    if let (Some(iss), Some(issuer)) = (&query.iss, &state.endpoints.issuer) {
+        if iss != issuer {
+            return Err(Error::Login("issuer_mismatch"));
+        }
     }
     if let Some(error) = query.error {
         // RFC 6749 §4.1.2.1 error codes; anything else is reported generically.

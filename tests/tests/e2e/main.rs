@@ -9,6 +9,7 @@ mod redis;
 mod redis_down;
 mod refresh;
 mod streaming;
+mod third_party;
 
 use std::time::Duration;
 
