@@ -114,7 +114,10 @@ pub fn validate(
     }
     // Step 11: the nonce we sent must come back, compared in constant time.
     if let Some(sent) = expected.nonce {
-        let got = claims.nonce.as_deref().ok_or_else(|| bad("nonce missing"))?;
+        let got = claims
+            .nonce
+            .as_deref()
+            .ok_or_else(|| bad("nonce missing"))?;
         if !bool::from(got.as_bytes().ct_eq(sent.as_bytes())) {
             return Err(bad("nonce mismatch"));
         }
@@ -182,7 +185,12 @@ pub fn parse_jwks(body: &serde_json::Value) -> Vec<Jwk> {
         .map(|keys| {
             keys.iter()
                 .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
-                .filter(|k| k.common.public_key_use.as_ref().is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature))
+                .filter(|k| {
+                    k.common
+                        .public_key_use
+                        .as_ref()
+                        .is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature)
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -238,10 +246,9 @@ impl Verifier {
     }
 
     async fn fetch(&self, http: &reqwest::Client) -> Result<Vec<Jwk>, Invalid> {
-        let url = self
-            .jwks_uri
-            .clone()
-            .ok_or(Invalid::NotConfigured("no jwks_uri (use --issuer or --jwks-url)"))?;
+        let url = self.jwks_uri.clone().ok_or(Invalid::NotConfigured(
+            "no jwks_uri (use --issuer or --jwks-url)",
+        ))?;
         let response = http
             .get(url)
             .timeout(PROVIDER_TIMEOUT)

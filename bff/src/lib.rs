@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod csrf;
+pub mod discovery;
 pub mod error;
 pub mod id_token;
 pub mod login;

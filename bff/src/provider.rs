@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{ClientAuth, Config};
+use crate::discovery::discover;
 use crate::error::{Error, Result};
 use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
@@ -67,16 +68,6 @@ pub struct Endpoints {
     pub health: Url,
 }
 
-#[derive(Debug, Deserialize)]
-struct Metadata {
-    issuer: String,
-    authorization_endpoint: Url,
-    token_endpoint: Url,
-    revocation_endpoint: Option<Url>,
-    userinfo_endpoint: Option<Url>,
-    jwks_uri: Option<Url>,
-}
-
 /// Tokens as the BFF keeps them.
 #[derive(Debug, Clone)]
 pub struct Tokens {
@@ -99,70 +90,6 @@ pub enum RefreshError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct HttpError(String);
-
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
-
-/// Metadata URLs to try, in order. RFC 8414 §3.1: the well-known segment goes between
-/// the host and the issuer's path (`https://h/.well-known/oauth-authorization-server/o`);
-/// OpenID Connect Discovery §4.1 appends it (`https://h/o/.well-known/openid-configuration`);
-/// the appended RFC 8414 form is what many servers (and the bundled provider) answer.
-fn metadata_urls(issuer: &Url) -> anyhow::Result<Vec<Url>> {
-    let base = issuer.as_str().trim_end_matches('/');
-    let path = issuer.path().trim_end_matches('/');
-    let mut urls = vec![Url::parse(&format!(
-        "{base}/.well-known/oauth-authorization-server"
-    ))?];
-    if !path.is_empty() {
-        let origin = issuer.origin().ascii_serialization();
-        urls.push(Url::parse(&format!(
-            "{origin}/.well-known/oauth-authorization-server{path}"
-        ))?);
-    }
-    urls.push(Url::parse(&format!("{base}/.well-known/openid-configuration"))?);
-    Ok(urls)
-}
-
-/// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3 / OIDC Discovery §4.3: `issuer` must
-/// match. An RFC 8414 document may lack the OpenID fields (`userinfo_endpoint`, `jwks_uri`:
-/// django-oauth-toolkit's does): they are then taken from the OpenID document, when that
-/// one names the same issuer.
-async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
-    let mut last_error = None;
-    let mut found: Option<(Metadata, Url)> = None;
-    for url in metadata_urls(issuer)? {
-        if let Some((m, _)) = &found {
-            let oidc_doc = url.path().ends_with("/openid-configuration");
-            if !oidc_doc || (m.userinfo_endpoint.is_some() && m.jwks_uri.is_some()) {
-                continue;
-            }
-        }
-        match http.get(url.clone()).timeout(PROVIDER_TIMEOUT).send().await {
-            Ok(resp) if resp.status().is_success() => {
-                let metadata: Metadata = resp.json().await.context("provider metadata")?;
-                anyhow::ensure!(
-                    same_issuer(&metadata.issuer, issuer.as_str()),
-                    "metadata issuer {} does not match --issuer {}",
-                    metadata.issuer,
-                    issuer
-                );
-                found = Some(match found {
-                    None => (metadata, url),
-                    Some((mut first, first_url)) => {
-                        first.userinfo_endpoint =
-                            first.userinfo_endpoint.or(metadata.userinfo_endpoint);
-                        first.jwks_uri = first.jwks_uri.or(metadata.jwks_uri);
-                        (first, first_url)
-                    }
-                });
-            }
-            Ok(resp) => last_error = Some(anyhow::anyhow!("{url}: HTTP {}", resp.status())),
-            Err(err) => last_error = Some(anyhow::anyhow!("{url}: {err}")),
-        }
-    }
-    found.ok_or_else(|| last_error.unwrap_or_else(|| anyhow::anyhow!("discovery failed")))
-}
 
 impl Endpoints {
     /// Resolves endpoints; retries discovery for up to 30 s so the BFF can start
@@ -416,40 +343,4 @@ fn describe<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn issuer_match_ignores_trailing_slash() {
-        assert!(same_issuer("http://a/", "http://a"));
-        assert!(!same_issuer("http://a", "http://b"));
-    }
-
-    #[test]
-    fn public_issuer_rewrites_the_origin_only() {
-        let inside = Url::parse("http://provider:8000/oauth2/authorize/?x=1").expect("url");
-        let public = Url::parse("https://login.example").expect("url");
-        let out = with_origin(&inside, &public).expect("rewrite");
-        assert_eq!(out.as_str(), "https://login.example/oauth2/authorize/?x=1");
-    }
-
-    #[test]
-    fn metadata_urls_for_an_issuer_with_a_path() {
-        let with_path = Url::parse("http://127.0.0.1:8000/o").expect("url");
-        let urls: Vec<String> = metadata_urls(&with_path)
-            .expect("urls")
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            urls,
-            [
-                "http://127.0.0.1:8000/o/.well-known/oauth-authorization-server",
-                "http://127.0.0.1:8000/.well-known/oauth-authorization-server/o",
-                "http://127.0.0.1:8000/o/.well-known/openid-configuration",
-            ]
-        );
-        let bare = Url::parse("http://127.0.0.1:8000/").expect("url");
-        assert_eq!(metadata_urls(&bare).expect("urls").len(), 2);
-    }
-}
+mod tests;

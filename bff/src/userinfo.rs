@@ -84,7 +84,10 @@ pub async fn resolve(
         (Some(user), Some(id)) => {
             // OIDC Core §5.3.4: a userinfo `sub` differing from the ID Token's must not
             // be used.
-            if user.get("sub").is_some_and(|sub| Some(sub) != id.get("sub")) {
+            if user
+                .get("sub")
+                .is_some_and(|sub| Some(sub) != id.get("sub"))
+            {
                 tracing::warn!("userinfo sub differs from the ID Token's; ignoring userinfo");
                 id
             } else {

@@ -88,7 +88,10 @@ fn each_rule_of_oidc_core_3_1_3_7() {
     refused(&with("iss", json!("http://127.0.0.1:8000")), "iss differs");
     refused(&with("aud", json!("another-client")), "aud lacks us");
     refused(&with("aud", json!([CLIENT, "api"])), "several aud, no azp");
-    refused(&with("azp", json!("another-client")), "azp is another client");
+    refused(
+        &with("azp", json!("another-client")),
+        "azp is another client",
+    );
     refused(&with("exp", json!(now() - 120)), "expired");
     refused(&without("exp"), "no exp");
     refused(&with("iat", json!(now() + 600)), "iat in the future");
@@ -163,11 +166,19 @@ async fn jwks_is_cached_and_refetched_once_on_unknown_kid() {
     let good = IdToken::new(sign_rs(&claims(), Some("test-rsa")));
     verifier.verify(&http, &good, Some(NONCE)).await.unwrap();
     verifier.verify(&http, &good, Some(NONCE)).await.unwrap();
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "cached after the first fetch");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "cached after the first fetch"
+    );
     let unknown = IdToken::new(sign_rs(&claims(), Some("rotated")));
     let result = verifier.verify(&http, &unknown, Some(NONCE)).await;
     assert!(matches!(result, Err(Invalid::UnknownKey(_))), "{result:?}");
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "one refetch per unknown kid");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "one refetch per unknown kid"
+    );
     // Wrong nonce with a known key: no fetch at all.
     assert!(verifier.verify(&http, &good, Some("x")).await.is_err());
     assert_eq!(hits.load(Ordering::SeqCst), 2);

@@ -158,7 +158,10 @@ async fn django_oauth_toolkit_end_to_end() {
     assert_eq!(session["user"]["preferred_username"], USERNAME, "{session}");
     assert_eq!(session["user"]["source"], "userinfo", "{session}");
     let scope = session["scope"].as_str().expect("scope");
-    assert!(scope.contains("openid") && scope.contains("read"), "{scope}");
+    assert!(
+        scope.contains("openid") && scope.contains("read"),
+        "{scope}"
+    );
 
     // Proxied calls carry the bearer; each one refreshes first (skew > lifetime).
     let (status, _) = get_json(&client, format!("{}/api/echo/x", bff_main.url)).await;
@@ -178,7 +181,10 @@ async fn django_oauth_toolkit_end_to_end() {
     }
     let stats = dot.tokens();
     let issued = stats["refresh_tokens"].as_i64().expect("count");
-    assert!(issued >= 5, "login + one refresh per sequential call: {stats}");
+    assert!(
+        issued >= 5,
+        "login + one refresh per sequential call: {stats}"
+    );
     assert_eq!(
         stats["refresh_revoked"].as_i64(),
         Some(issued - 1),
@@ -206,14 +212,20 @@ async fn django_oauth_toolkit_end_to_end() {
     assert_eq!(stats["access_tokens"], 0, "access tokens gone: {stats}");
 
     // Userinfo refuses the token → the validated ID Token's claims are the user.
-    let refusing = vec!["--userinfo-url".to_owned(), format!("{}/deny/userinfo", echo.url)];
+    let refusing = vec![
+        "--userinfo-url".to_owned(),
+        format!("{}/deny/userinfo", echo.url),
+    ];
     let bff_fallback = bff(&dot, &echo, &refusing).await;
     let client = logged_in(&bff_fallback).await;
     let (status, session) = get_json(&client, format!("{}/auth/session", bff_fallback.url)).await;
     assert_eq!(status, 200, "{session}");
     assert_eq!(session["user"]["preferred_username"], USERNAME, "{session}");
     assert!(session["user"]["sub"].is_string(), "{session}");
-    assert!(session["user"].get("source").is_none(), "from the ID Token: {session}");
+    assert!(
+        session["user"].get("source").is_none(),
+        "from the ID Token: {session}"
+    );
 
     // ID Token signed by a key that is not in the (here: foreign) JWKS → login refused.
     let jwks = serve(Router::new().route(
