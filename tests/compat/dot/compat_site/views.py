@@ -6,5 +6,4 @@ class Me(ProtectedResourceView):
     """A resource server endpoint: answers only to a valid bearer token (RFC 6750)."""
 
     def get(self, request, *args, **kwargs):
-        token = request.resource_owner and request.access_token
-        return JsonResponse({"username": request.resource_owner.username, "scope": token.scope})
+        return JsonResponse({"username": request.resource_owner.username})
