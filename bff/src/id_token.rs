@@ -128,10 +128,10 @@ pub fn validate(
 fn user_claims(all: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
     let mut user = serde_json::Map::new();
     for name in USER_CLAIMS {
-        if let Some(serde_json::Value::String(value)) = all.get(name) {
-            if value.len() <= 256 {
-                user.insert(name.to_owned(), serde_json::Value::String(value.clone()));
-            }
+        if let Some(serde_json::Value::String(value)) = all.get(name)
+            && value.len() <= 256
+        {
+            user.insert(name.to_owned(), serde_json::Value::String(value.clone()));
         }
     }
     serde_json::Value::Object(user)

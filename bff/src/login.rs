@@ -181,10 +181,10 @@ async fn complete(
         return Err(Error::Login("state_mismatch"));
     }
     // RFC 9207 §2.4: when present, `iss` must equal the issuer (simple string comparison).
-    if let (Some(iss), Some(issuer)) = (&query.iss, &state.endpoints.issuer) {
-        if iss != issuer {
-            return Err(Error::Login("issuer_mismatch"));
-        }
+    if let (Some(iss), Some(issuer)) = (&query.iss, &state.endpoints.issuer)
+        && iss != issuer
+    {
+        return Err(Error::Login("issuer_mismatch"));
     }
     if let Some(error) = query.error {
         // RFC 6749 §4.1.2.1 error codes; anything else is reported generically.
