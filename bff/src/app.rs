@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{Config, SameSite};
+use crate::id_token::Verifier as IdTokenVerifier;
 use crate::metrics::Metrics;
 use crate::provider::{Endpoints, OAuthClient};
 use crate::proxy::Routes;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub oauth: OAuthClient,
     pub client_secret: ClientSecret,
     pub endpoints: Endpoints,
+    /// Validates ID Tokens; holds the cached JWKS.
+    pub id_tokens: IdTokenVerifier,
     pub store: Store,
     pub metrics: Metrics,
     pub routes: Routes,
@@ -52,8 +55,14 @@ impl AppState {
             None => Store::memory(config.store_timeout()),
         };
         let routes = Routes::new(config.upstream.clone(), &config.routes)?;
+        let id_tokens = IdTokenVerifier::new(
+            endpoints.issuer.clone(),
+            config.client_id.clone(),
+            endpoints.jwks.clone(),
+        );
         Ok(Arc::new(AppState {
             allowed_origins: config.allowed_origins(),
+            id_tokens,
             config,
             http,
             oauth,

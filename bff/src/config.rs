@@ -46,6 +46,9 @@ pub struct Config {
     pub revoke_url: Option<Url>,
     #[arg(long, env = "BFF_USERINFO_URL")]
     pub userinfo_url: Option<Url>,
+    /// The provider's JWK Set (OIDC Discovery `jwks_uri`), overriding the discovered one.
+    #[arg(long, env = "BFF_JWKS_URL")]
+    pub jwks_url: Option<Url>,
     #[arg(long, env = "BFF_CLIENT_ID")]
     pub client_id: String,
     #[arg(long, env = "BFF_CLIENT_SECRET", hide_env_values = true)]

@@ -4,7 +4,9 @@
 pub mod app;
 pub mod config;
 pub mod csrf;
+pub mod discovery;
 pub mod error;
+pub mod id_token;
 pub mod login;
 pub mod logout;
 pub mod metrics;
@@ -14,6 +16,7 @@ pub mod refresh;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod userinfo;
 
 pub use app::{AppState, router, serve};
 pub use config::Config;

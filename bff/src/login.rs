@@ -1,7 +1,11 @@
 //! `GET /auth/login` and `GET /auth/callback`: the authorization code flow with PKCE
 //! (RFC 6749 §4.1, RFC 7636) run by this confidential client.
 //!
-//! Pre-login state (`state`, PKCE verifier, `return_to`) lives in the session store under
+//! With `openid` in the scope, a `nonce` (OIDC Core §3.1.2.1) is sent too, and the ID Token
+//! of the token response is validated (OIDC Core §3.1.3.7, `crate::id_token`) before the
+//! session exists; its minimal claims are the user info when userinfo gives none.
+//!
+//! Pre-login state (`state`, PKCE verifier, nonce, `return_to`) lives in the session store under
 //! its own random id, referenced by a separate short-lived `SameSite=Lax` cookie: the
 //! callback is a cross-site navigation from the provider, on which a `SameSite=Strict`
 //! session cookie would not be sent.
@@ -30,6 +34,9 @@ struct PreLogin {
     state: String,
     verifier: String,
     return_to: String,
+    /// OIDC Core §3.1.2.1: sent when the scope includes `openid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +79,10 @@ pub async fn login(
         ));
     }
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf) = state
+    let openid = state.config.scope.split_whitespace().any(|s| s == "openid");
+    // 256-bit, single use, bound to this login (OIDC Core §15.5.2).
+    let nonce = openid.then(|| CsrfToken::new_random_len(32).secret().clone());
+    let mut request = state
         .oauth
         .authorize_url(|| CsrfToken::new_random_len(32)) // 256-bit state
         .add_scopes(
@@ -82,12 +92,16 @@ pub async fn login(
                 .split_whitespace()
                 .map(|s| Scope::new(s.to_owned())),
         )
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if let Some(nonce) = &nonce {
+        request = request.add_extra_param("nonce", nonce.clone());
+    }
+    let (url, csrf) = request.url();
     let pre_login = PreLogin {
         state: csrf.secret().clone(),
         verifier: verifier.secret().clone(),
         return_to,
+        nonce,
     };
     let mut record = Record {
         id: Id::default(),
@@ -109,6 +123,8 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// RFC 9207 authorization-response issuer (mix-up defence), when the provider sends it.
+    iss: Option<String>,
 }
 
 /// `GET /auth/callback`: never a 500; failures go back to `/?login_error=…`.
@@ -164,6 +180,12 @@ async fn complete(
     if !bool::from(given.as_bytes().ct_eq(pre_login.state.as_bytes())) {
         return Err(Error::Login("state_mismatch"));
     }
+    // RFC 9207 §2.4: when present, `iss` must equal the issuer (simple string comparison).
+    if let (Some(iss), Some(issuer)) = (&query.iss, &state.endpoints.issuer)
+        && iss != issuer
+    {
+        return Err(Error::Login("issuer_mismatch"));
+    }
     if let Some(error) = query.error {
         // RFC 6749 §4.1.2.1 error codes; anything else is reported generically.
         return Err(Error::Login(match error.as_str() {
@@ -176,17 +198,39 @@ async fn complete(
     let code = query.code.ok_or(Error::Login("missing_code"))?;
     let tokens =
         crate::provider::exchange_code(&state.oauth, &state.http, code, pre_login.verifier).await?;
-    let user = match &state.endpoints.userinfo {
-        Some(url) => crate::provider::userinfo(&state.http, url, &tokens.access_token).await,
-        None => None,
+    // OIDC Core §3.1.3.7: an ID Token, when there is one, must validate, or no session.
+    let id_claims = match &tokens.id_token {
+        Some(id_token) => Some(
+            state
+                .id_tokens
+                .verify(&state.http, id_token, pre_login.nonce.as_deref())
+                .await
+                .map_err(|err| {
+                    tracing::warn!(error = %err, "ID Token refused");
+                    Error::Login("invalid_id_token")
+                })?,
+        ),
+        None => {
+            if pre_login.nonce.is_some() {
+                tracing::warn!("openid requested but the token response has no id_token");
+            }
+            None
+        }
     };
+    let user = crate::userinfo::resolve(
+        &state.http,
+        state.endpoints.userinfo.as_ref(),
+        &tokens.access_token,
+        id_claims,
+    )
+    .await;
     let data = SessionData {
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
         expires_at: tokens.expires_at,
         // RFC 6749 §5.1: scope omitted → as requested.
         scope: tokens.scope.unwrap_or_else(|| state.config.scope.clone()),
-        user: user.unwrap_or_else(|| serde_json::json!({})),
+        user,
         created_at: now(),
         last_seen: now(),
     };

@@ -4,20 +4,53 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl, TokenResponse, TokenUrl,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RequestTokenError, RevocationUrl,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{ClientAuth, Config};
+use crate::discovery::discover;
 use crate::error::{Error, Result};
-use crate::secret::{AccessToken, ClientSecret, RefreshToken};
+use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
-pub type OAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointSet>;
+/// The token response's OpenID Connect field (OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+impl ExtraTokenFields for OidcFields {}
+
+type OidcTokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
+
+type BaseClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+pub type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointSet,
+>;
 
 /// Endpoints of the provider, discovered or configured.
 #[derive(Debug, Clone)]
@@ -26,17 +59,13 @@ pub struct Endpoints {
     pub token: Url,
     pub revoke: Option<Url>,
     pub userinfo: Option<Url>,
+    /// OIDC Discovery §3 `jwks_uri`: the keys that sign ID Tokens.
+    pub jwks: Option<Url>,
+    /// The issuer ID Tokens must name exactly (OIDC Core §3.1.3.7 step 2): the
+    /// metadata's `issuer` (none without discovery: ID Tokens are then refused).
+    pub issuer: Option<String>,
     /// What `/readyz` fetches to see whether the provider answers.
     pub health: Url,
-}
-
-#[derive(Debug, Deserialize)]
-struct Metadata {
-    issuer: String,
-    authorization_endpoint: Url,
-    token_endpoint: Url,
-    revocation_endpoint: Option<Url>,
-    userinfo_endpoint: Option<Url>,
 }
 
 /// Tokens as the BFF keeps them.
@@ -47,6 +76,8 @@ pub struct Tokens {
     /// Unix seconds.
     pub expires_at: i64,
     pub scope: Option<String>,
+    /// Validated at login, then dropped (not kept in the session).
+    pub id_token: Option<IdToken>,
 }
 
 /// Why a refresh failed: `invalid_grant` ends the session, anything else is transient.
@@ -59,37 +90,6 @@ pub enum RefreshError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct HttpError(String);
-
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
-
-/// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3: `issuer` must match.
-async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
-    let base = issuer.as_str().trim_end_matches('/');
-    let mut last_error = None;
-    for suffix in [
-        "/.well-known/oauth-authorization-server",
-        "/.well-known/openid-configuration",
-    ] {
-        let url = Url::parse(&format!("{base}{suffix}"))?;
-        match http.get(url.clone()).send().await {
-            Ok(resp) if resp.status().is_success() => {
-                let metadata: Metadata = resp.json().await.context("provider metadata")?;
-                anyhow::ensure!(
-                    same_issuer(&metadata.issuer, issuer.as_str()),
-                    "metadata issuer {} does not match --issuer {}",
-                    metadata.issuer,
-                    issuer
-                );
-                return Ok((metadata, url));
-            }
-            Ok(resp) => last_error = Some(anyhow::anyhow!("{url}: HTTP {}", resp.status())),
-            Err(err) => last_error = Some(anyhow::anyhow!("{url}: {err}")),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("discovery failed")))
-}
 
 impl Endpoints {
     /// Resolves endpoints; retries discovery for up to 30 s so the BFF can start
@@ -113,6 +113,8 @@ impl Endpoints {
                     token: metadata.token_endpoint,
                     revoke: metadata.revocation_endpoint,
                     userinfo: metadata.userinfo_endpoint,
+                    jwks: metadata.jwks_uri,
+                    issuer: Some(metadata.issuer),
                     health,
                 }
             }
@@ -130,6 +132,8 @@ impl Endpoints {
                     token,
                     revoke: None,
                     userinfo: None,
+                    jwks: None,
+                    issuer: None,
                 }
             }
         };
@@ -145,6 +149,9 @@ impl Endpoints {
         }
         if let Some(url) = &config.userinfo_url {
             endpoints.userinfo = Some(url.clone());
+        }
+        if let Some(url) = &config.jwks_url {
+            endpoints.jwks = Some(url.clone());
         }
         if let Some(public) = &config.public_issuer {
             // The browser reaches the provider under another origin (docker compose).
@@ -171,7 +178,7 @@ pub fn oauth_client(
     endpoints: &Endpoints,
     secret: &ClientSecret,
 ) -> anyhow::Result<OAuthClient> {
-    Ok(BasicClient::new(ClientId::new(config.client_id.clone()))
+    Ok(BaseClient::new(ClientId::new(config.client_id.clone()))
         .set_client_secret(oauth2::ClientSecret::new(secret.expose().to_owned()))
         .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
         .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
@@ -218,7 +225,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn tokens_from(response: &BasicTokenResponse, previous: Option<&RefreshToken>) -> Tokens {
+fn tokens_from(response: &OidcTokenResponse, previous: Option<&RefreshToken>) -> Tokens {
     let expires_in = response
         .expires_in()
         .map_or(3600, |d| i64::try_from(d.as_secs()).unwrap_or(3600));
@@ -237,6 +244,7 @@ fn tokens_from(response: &BasicTokenResponse, previous: Option<&RefreshToken>) -
                 .collect::<Vec<_>>()
                 .join(" ")
         }),
+        id_token: response.extra_fields().id_token.clone().map(IdToken::new),
     }
 }
 
@@ -334,69 +342,5 @@ fn describe<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'static>
     }
 }
 
-/// Fetches user info and keeps only small scalar fields (the session record stays small).
-pub async fn userinfo(
-    http: &reqwest::Client,
-    url: &Url,
-    token: &AccessToken,
-) -> Option<serde_json::Value> {
-    let response = http
-        .get(url.clone())
-        .bearer_auth(token.expose())
-        .timeout(PROVIDER_TIMEOUT)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        tracing::warn!(status = %response.status(), "userinfo refused the token");
-        return None;
-    }
-    let value: serde_json::Value = response.json().await.ok()?;
-    Some(minimal_user(&value))
-}
-
-fn minimal_user(value: &serde_json::Value) -> serde_json::Value {
-    let mut user = serde_json::Map::new();
-    if let Some(object) = value.as_object() {
-        for (key, field) in object.iter().take(32) {
-            let small = match field {
-                serde_json::Value::String(s) => s.len() <= 256,
-                serde_json::Value::Bool(_) | serde_json::Value::Number(_) => true,
-                _ => false,
-            };
-            if small && !key.contains("token") {
-                user.insert(key.clone(), field.clone());
-            }
-        }
-    }
-    serde_json::Value::Object(user)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn issuer_match_ignores_trailing_slash() {
-        assert!(same_issuer("http://a/", "http://a"));
-        assert!(!same_issuer("http://a", "http://b"));
-    }
-
-    #[test]
-    fn public_issuer_rewrites_the_origin_only() {
-        let inside = Url::parse("http://provider:8000/oauth2/authorize/?x=1").expect("url");
-        let public = Url::parse("https://login.example").expect("url");
-        let out = with_origin(&inside, &public).expect("rewrite");
-        assert_eq!(out.as_str(), "https://login.example/oauth2/authorize/?x=1");
-    }
-
-    #[test]
-    fn minimal_user_drops_nested_and_tokens() {
-        let v = serde_json::json!({"username": "alice", "scope": "read", "access_token": "x", "nested": {"a": 1}});
-        let user = minimal_user(&v);
-        assert_eq!(
-            user,
-            serde_json::json!({"username": "alice", "scope": "read"})
-        );
-    }
-}
+mod tests;

@@ -45,6 +45,10 @@ secret_newtype!(
     RefreshToken
 );
 secret_newtype!(
+    /// An OpenID Connect ID Token (OIDC Core §2), kept only until it is validated.
+    IdToken
+);
+secret_newtype!(
     /// The client secret of this confidential client (RFC 6749 §2.3.1).
     ClientSecret
 );

@@ -189,10 +189,15 @@ pub struct Bff {
 
 impl Bff {
     pub async fn start(provider: &Provider, options: BffOptions) -> Self {
+        Self::start_for_issuer(&provider.url, options).await
+    }
+
+    /// A BFF for any provider at `issuer` (same client id, secret and redirect URI).
+    pub async fn start_for_issuer(issuer: &str, options: BffOptions) -> Self {
         let mut command = Command::new(binary("bff"));
         command
             .env_remove("REDIS_URL")
-            .args(["--listen", "127.0.0.1:0", "--issuer", &provider.url])
+            .args(["--listen", "127.0.0.1:0", "--issuer", issuer])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args([
                 "--redirect-uri",

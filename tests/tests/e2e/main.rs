@@ -14,6 +14,7 @@ mod redis_down;
 mod refresh;
 mod spa;
 mod streaming;
+mod third_party;
 
 use std::time::Duration;
 

@@ -1,0 +1,83 @@
+//! Authorization server metadata: RFC 8414 and OpenID Connect Discovery 1.0.
+
+use anyhow::Context;
+use serde::Deserialize;
+use url::Url;
+
+use crate::provider::PROVIDER_TIMEOUT;
+
+#[derive(Debug, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub revocation_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub jwks_uri: Option<Url>,
+}
+
+pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// Metadata URLs to try, in order. RFC 8414 §3.1: the well-known segment goes between
+/// the host and the issuer's path (`https://h/.well-known/oauth-authorization-server/o`);
+/// OpenID Connect Discovery §4.1 appends it (`https://h/o/.well-known/openid-configuration`);
+/// the appended RFC 8414 form is what many servers (and the bundled provider) answer.
+pub(crate) fn metadata_urls(issuer: &Url) -> anyhow::Result<Vec<Url>> {
+    let base = issuer.as_str().trim_end_matches('/');
+    let path = issuer.path().trim_end_matches('/');
+    let mut urls = vec![Url::parse(&format!(
+        "{base}/.well-known/oauth-authorization-server"
+    ))?];
+    if !path.is_empty() {
+        let origin = issuer.origin().ascii_serialization();
+        urls.push(Url::parse(&format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ))?);
+    }
+    urls.push(Url::parse(&format!(
+        "{base}/.well-known/openid-configuration"
+    ))?);
+    Ok(urls)
+}
+
+/// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3 / OIDC Discovery §4.3: `issuer` must
+/// match. An RFC 8414 document may lack the OpenID fields (`userinfo_endpoint`, `jwks_uri`:
+/// django-oauth-toolkit's does): they are then taken from the OpenID document, when that
+/// one names the same issuer.
+pub async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
+    let mut last_error = None;
+    let mut found: Option<(Metadata, Url)> = None;
+    for url in metadata_urls(issuer)? {
+        if let Some((m, _)) = &found {
+            let oidc_doc = url.path().ends_with("/openid-configuration");
+            if !oidc_doc || (m.userinfo_endpoint.is_some() && m.jwks_uri.is_some()) {
+                continue;
+            }
+        }
+        match http.get(url.clone()).timeout(PROVIDER_TIMEOUT).send().await {
+            Ok(resp) if resp.status().is_success() => {
+                let metadata: Metadata = resp.json().await.context("provider metadata")?;
+                anyhow::ensure!(
+                    same_issuer(&metadata.issuer, issuer.as_str()),
+                    "metadata issuer {} does not match --issuer {}",
+                    metadata.issuer,
+                    issuer
+                );
+                found = Some(match found {
+                    None => (metadata, url),
+                    Some((mut first, first_url)) => {
+                        first.userinfo_endpoint =
+                            first.userinfo_endpoint.or(metadata.userinfo_endpoint);
+                        first.jwks_uri = first.jwks_uri.or(metadata.jwks_uri);
+                        (first, first_url)
+                    }
+                });
+            }
+            Ok(resp) => last_error = Some(anyhow::anyhow!("{url}: HTTP {}", resp.status())),
+            Err(err) => last_error = Some(anyhow::anyhow!("{url}: {err}")),
+        }
+    }
+    found.ok_or_else(|| last_error.unwrap_or_else(|| anyhow::anyhow!("discovery failed")))
+}

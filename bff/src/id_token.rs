@@ -1,0 +1,272 @@
+//! OpenID Connect ID Token validation, OIDC Core 1.0 §3.1.3.7 (authorization code flow).
+//!
+//! Signature against the provider's JWKS (`jwks_uri`, OIDC Discovery §3), cached and
+//! refetched once when a token names a key id the cache does not know (key rotation,
+//! OIDC Core §10.1.1). Only asymmetric algorithms are accepted (RS*, PS*, ES256/384):
+//! `none` and the HMAC family are refused (§3.1.3.7 steps 6–8 allow HS* with the client
+//! secret; this client does not).
+
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tokio::sync::RwLock;
+use url::Url;
+
+use crate::provider::PROVIDER_TIMEOUT;
+use crate::secret::IdToken;
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+const LEEWAY_SECONDS: u64 = 60;
+/// §3.1.3.7 step 10: `iat` "can be used to reject tokens that were issued too far away
+/// from the current time"; the token comes straight from the token endpoint, so minutes.
+const MAX_AGE_SECONDS: i64 = 600;
+/// Claims kept as user info: the session record stays small.
+const USER_CLAIMS: [&str; 4] = ["sub", "name", "preferred_username", "email"];
+
+const ALLOWED: [Algorithm; 8] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
+/// Why an ID Token was refused. The text goes to the log, never to the browser.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    #[error("no key in the provider's JWKS matches the token (kid {0:?})")]
+    UnknownKey(Option<String>),
+    #[error("cannot validate: {0}")]
+    NotConfigured(&'static str),
+    #[error("JWKS: {0}")]
+    Jwks(String),
+    #[error("{0}")]
+    Token(String),
+}
+
+/// What the relying party expects of the token.
+pub struct Expected<'a> {
+    /// Exactly the discovered `issuer` (§3.1.3.7 step 2).
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// The `nonce` sent in the authorization request, if one was (§3.1.3.7 step 11).
+    pub nonce: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    // Tried in order: a list first (a single string is already checked by jsonwebtoken).
+    Many(Vec<String>),
+    One(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    aud: Audience,
+    azp: Option<String>,
+    nonce: Option<String>,
+    iat: i64,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Checks one token against a key set; `now` in unix seconds. Returns the minimal user
+/// claims (`sub`, `name`, `preferred_username`, `email`).
+pub fn validate(
+    token: &str,
+    keys: &[Jwk],
+    expected: &Expected<'_>,
+    now: i64,
+) -> Result<serde_json::Value, Invalid> {
+    let bad = |what: &str| Invalid::Token(what.to_owned());
+    let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&format!("header: {e}")))?;
+    if !ALLOWED.contains(&header.alg) {
+        return Err(bad(&format!("algorithm {:?} refused", header.alg)));
+    }
+    let key = find_key(keys, header.kid.as_deref(), header.alg)
+        .ok_or_else(|| Invalid::UnknownKey(header.kid.clone()))?;
+    let key = DecodingKey::from_jwk(key).map_err(|e| bad(&format!("key: {e}")))?;
+    let mut validation = Validation::new(header.alg);
+    validation.leeway = LEEWAY_SECONDS;
+    // Step 2: iss; step 3: aud contains client_id; step 9: exp (required, in the future).
+    validation.set_issuer(&[expected.issuer]);
+    validation.set_audience(&[expected.client_id]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud", "exp", "iat"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map_err(|e| bad(&format!("{e}")))?;
+    let claims = data.claims;
+    // Steps 4–5: several audiences → `azp` must be present; if present, it is us.
+    let several = matches!(&claims.aud, Audience::Many(list) if list.len() > 1);
+    match &claims.azp {
+        Some(azp) if azp != expected.client_id => return Err(bad("azp is another client")),
+        None if several => return Err(bad("several audiences and no azp")),
+        _ => {}
+    }
+    // Step 10: iat not in the future, not too old.
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(0);
+    if claims.iat > now + leeway || claims.iat < now - MAX_AGE_SECONDS - leeway {
+        return Err(bad("iat too far from now"));
+    }
+    // Step 11: the nonce we sent must come back, compared in constant time.
+    if let Some(sent) = expected.nonce {
+        let got = claims
+            .nonce
+            .as_deref()
+            .ok_or_else(|| bad("nonce missing"))?;
+        if !bool::from(got.as_bytes().ct_eq(sent.as_bytes())) {
+            return Err(bad("nonce mismatch"));
+        }
+    }
+    Ok(user_claims(&claims.rest))
+}
+
+fn user_claims(all: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+    let mut user = serde_json::Map::new();
+    for name in USER_CLAIMS {
+        if let Some(serde_json::Value::String(value)) = all.get(name)
+            && value.len() <= 256
+        {
+            user.insert(name.to_owned(), serde_json::Value::String(value.clone()));
+        }
+    }
+    serde_json::Value::Object(user)
+}
+
+/// The key for `kid` (or, without a `kid`, the only signing key of the right type),
+/// whose own `alg`, when it states one, is the token's.
+fn find_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: Algorithm) -> Option<&'a Jwk> {
+    let fits = |key: &&Jwk| {
+        let kind = matches!(
+            (&key.algorithm, alg),
+            (
+                AlgorithmParameters::RSA(_),
+                Algorithm::RS256
+                    | Algorithm::RS384
+                    | Algorithm::RS512
+                    | Algorithm::PS256
+                    | Algorithm::PS384
+                    | Algorithm::PS512
+            ) | (
+                AlgorithmParameters::EllipticCurve(_),
+                Algorithm::ES256 | Algorithm::ES384
+            )
+        );
+        let same_alg = key
+            .common
+            .key_algorithm
+            .is_none_or(|k| k.to_string() == format!("{alg:?}"));
+        kind && same_alg
+    };
+    let mut candidates = keys.iter().filter(fits);
+    match kid {
+        Some(kid) => candidates.find(|k| k.common.key_id.as_deref() == Some(kid)),
+        None => {
+            let first = candidates.next();
+            // RFC 7517 §4.5: without `kid` the choice must be unambiguous.
+            if candidates.next().is_some() {
+                None
+            } else {
+                first
+            }
+        }
+    }
+}
+
+/// Parses a JWK Set (RFC 7517 §5), skipping keys this crate cannot use rather than
+/// refusing the whole set.
+pub fn parse_jwks(body: &serde_json::Value) -> Vec<Jwk> {
+    body.get("keys")
+        .and_then(|k| k.as_array())
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+                .filter(|k| {
+                    k.common
+                        .public_key_use
+                        .as_ref()
+                        .is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Validates ID Tokens of one provider, with its JWKS cached.
+pub struct Verifier {
+    issuer: Option<String>,
+    client_id: String,
+    jwks_uri: Option<Url>,
+    keys: RwLock<Vec<Jwk>>,
+}
+
+impl Verifier {
+    pub fn new(issuer: Option<String>, client_id: String, jwks_uri: Option<Url>) -> Self {
+        Self {
+            issuer,
+            client_id,
+            jwks_uri,
+            keys: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Validates `token`; on an unknown key fetches the JWKS once and tries again. The
+    /// refetch is not rate-limited: ID Tokens come from the token endpoint over the back
+    /// channel (OIDC Core §3.1.3.7 step 1, TLS), never from the browser.
+    pub async fn verify(
+        &self,
+        http: &reqwest::Client,
+        token: &IdToken,
+        nonce: Option<&str>,
+    ) -> Result<serde_json::Value, Invalid> {
+        let issuer = self
+            .issuer
+            .as_deref()
+            .ok_or(Invalid::NotConfigured("no issuer known (use --issuer)"))?;
+        let expected = Expected {
+            issuer,
+            client_id: &self.client_id,
+            nonce,
+        };
+        let now = crate::session::now();
+        let first = validate(token.expose(), &self.keys.read().await, &expected, now);
+        match first {
+            Err(Invalid::UnknownKey(_)) => {
+                let fresh = self.fetch(http).await?;
+                let result = validate(token.expose(), &fresh, &expected, now);
+                *self.keys.write().await = fresh;
+                result
+            }
+            other => other,
+        }
+    }
+
+    async fn fetch(&self, http: &reqwest::Client) -> Result<Vec<Jwk>, Invalid> {
+        let url = self.jwks_uri.clone().ok_or(Invalid::NotConfigured(
+            "no jwks_uri (use --issuer or --jwks-url)",
+        ))?;
+        let response = http
+            .get(url)
+            .timeout(PROVIDER_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| Invalid::Jwks(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(Invalid::Jwks(format!("HTTP {}", response.status())));
+        }
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|e| Invalid::Jwks(e.to_string()))?;
+        let keys = parse_jwks(&body);
+        tracing::info!(keys = keys.len(), "provider JWKS fetched");
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests;
