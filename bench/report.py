@@ -59,8 +59,8 @@ def main():
     if args.header:
         out.append(args.header)
         out.append("")
-    out.append("| scenario | conns | req/s | p50 | p99 | errors | server peak RSS | ratio vs baseline | added latency (p50 / p99) |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    out.append("| scenario | conns | req/s | p50 | p99 | errors | server peak RSS | server CPU / req | ratio vs baseline | added latency (p50 / p99) |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         ratios, added = [], ""
         for b in r.get("baselines", []):
@@ -81,7 +81,8 @@ def main():
             name += " ⚠ pool ran out"
         out.append(
             f"| {name} | {r['conns']} | {fmt_rate(r['rps'])} | {fmt_us(r['p50_us'])} | {fmt_us(r['p99_us'])} "
-            f"| {errors} | {fmt_rss(r.get('rss_kb'))} ({r.get('server', '')}) | {' · '.join(ratios) or '(baseline)'} | {added} |"
+            f"| {errors} | {fmt_rss(r.get('rss_kb'))} ({r.get('server', '')}) | {r.get('cpu_us_per_req', 0):,.0f} µs "
+            f"| {' · '.join(ratios) or '(baseline)'} | {added} |"
         )
     for e in extras:
         if e["kind"] == "storm":
