@@ -98,7 +98,9 @@ fn location(response: &reqwest::Response, base: &Url) -> anyhow::Result<Url> {
 }
 
 fn csrf_token(html: &str) -> anyhow::Result<String> {
-    let at = html.find("csrfmiddlewaretoken").context("no csrfmiddlewaretoken")?;
+    let at = html
+        .find("csrfmiddlewaretoken")
+        .context("no csrfmiddlewaretoken")?;
     let tag_start = html[..at].rfind('<').context("input tag")?;
     let tag_end = at + html[at..].find('>').context("end of tag")?;
     let tag = &html[tag_start..tag_end];
@@ -107,13 +109,32 @@ fn csrf_token(html: &str) -> anyhow::Result<String> {
 }
 
 /// Signs in at the provider's login form; the session cookie stays in the client's jar.
-async fn provider_login(client: &reqwest::Client, provider: &str, username: &str, password: &str) -> anyhow::Result<()> {
-    let page = Url::parse(&format!("{}/accounts/login/?next=/healthz", provider.trim_end_matches('/')))?;
-    let html = client.get(page.clone()).send().await?.error_for_status()?.text().await?;
+async fn provider_login(
+    client: &reqwest::Client,
+    provider: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let page = Url::parse(&format!(
+        "{}/accounts/login/?next=/healthz",
+        provider.trim_end_matches('/')
+    ))?;
+    let html = client
+        .get(page.clone())
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
     let token = csrf_token(&html)?;
     let response = client
         .post(page.clone())
-        .form(&[("username", username), ("password", password), ("next", "/healthz"), ("csrfmiddlewaretoken", token.as_str())])
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("next", "/healthz"),
+            ("csrfmiddlewaretoken", token.as_str()),
+        ])
         .send()
         .await?;
     if !response.status().is_redirection() {
@@ -164,13 +185,24 @@ async fn mint_one(
         .error_for_status()?
         .json()
         .await?;
-    Ok(body["refresh_token"].as_str().context("no refresh_token")?.to_owned())
+    Ok(body["refresh_token"]
+        .as_str()
+        .context("no refresh_token")?
+        .to_owned())
 }
 
-async fn bff_login(provider: &str, bff: &str, username: &str, password: &str) -> anyhow::Result<String> {
+async fn bff_login(
+    provider: &str,
+    bff: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let client = client()?;
     provider_login(&client, provider, username, password).await?;
-    let start = Url::parse(&format!("{}/auth/login?return_to=/", bff.trim_end_matches('/')))?;
+    let start = Url::parse(&format!(
+        "{}/auth/login?return_to=/",
+        bff.trim_end_matches('/')
+    ))?;
     let response = client.get(start.clone()).send().await?;
     let authorize = location(&response, &start)?;
     let response = client.get(authorize.clone()).send().await?;
@@ -189,7 +221,10 @@ async fn bff_login(provider: &str, bff: &str, username: &str, password: &str) ->
             return Ok(pair.to_owned());
         }
     }
-    bail!("no session cookie from the callback ({})", response.status())
+    bail!(
+        "no session cookie from the callback ({})",
+        response.status()
+    )
 }
 
 fn resp_command(out: &mut Vec<u8>, args: &[&[u8]]) {
@@ -202,7 +237,9 @@ fn resp_command(out: &mut Vec<u8>, args: &[&[u8]]) {
 }
 
 /// Reads one RESP reply; returns a bulk string's bytes (None for nil / simple replies).
-async fn resp_reply<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> anyhow::Result<Option<Vec<u8>>> {
+async fn resp_reply<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> anyhow::Result<Option<Vec<u8>>> {
     use tokio::io::AsyncBufReadExt as _;
     let mut line = String::new();
     reader.read_line(&mut line).await?;
@@ -224,14 +261,21 @@ async fn resp_reply<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> anyho
     }
 }
 
-async fn clone_sessions(redis: &str, template: &str, n: usize, out: &std::path::Path) -> anyhow::Result<()> {
+async fn clone_sessions(
+    redis: &str,
+    template: &str,
+    n: usize,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
     let stream = tokio::net::TcpStream::connect(redis.trim_start_matches("redis://")).await?;
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut cmd = Vec::new();
     resp_command(&mut cmd, &[b"GET", template.as_bytes()]);
     write.write_all(&cmd).await?;
-    let bytes = resp_reply(&mut reader).await?.context("template session not found in Redis")?;
+    let bytes = resp_reply(&mut reader)
+        .await?
+        .context("template session not found in Redis")?;
     let mut record: tower_sessions::session::Record = rmp_serde::from_slice(&bytes)?;
     let exat = record.expiry_date.unix_timestamp().to_string();
     let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
@@ -246,7 +290,10 @@ async fn clone_sessions(redis: &str, template: &str, n: usize, out: &std::path::
         record.id = tower_sessions::session::Id::default();
         let key = record.id.to_string();
         let value = rmp_serde::to_vec(&record)?;
-        resp_command(&mut batch, &[b"SET", key.as_bytes(), &value, b"EXAT", exat.as_bytes()]);
+        resp_command(
+            &mut batch,
+            &[b"SET", key.as_bytes(), &value, b"EXAT", exat.as_bytes()],
+        );
         writeln!(file, "{key}")?;
         if batch.len() > 256 * 1024 || i + 1 == n {
             write.write_all(&batch).await?;
@@ -259,9 +306,14 @@ async fn clone_sessions(redis: &str, template: &str, n: usize, out: &std::path::
 }
 
 async fn storm(url: &str, cookie: &str, n: usize) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(n).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(n)
+        .build()?;
     // Open the connections first, so the storm measures the BFF, not TCP set-up.
-    let warm = futures_util::future::join_all((0..n).map(|_| client.get(url.replace("/api/echo", "/healthz")).send())).await;
+    let warm = futures_util::future::join_all(
+        (0..n).map(|_| client.get(url.replace("/api/echo", "/healthz")).send()),
+    )
+    .await;
     for w in warm {
         w?;
     }
@@ -312,18 +364,44 @@ async fn storm(url: &str, cookie: &str, n: usize) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Codes { provider, username, password, client_id, client_secret, redirect_uri, n, exchange, concurrency } => {
+        Command::Codes {
+            provider,
+            username,
+            password,
+            client_id,
+            client_secret,
+            redirect_uri,
+            n,
+            exchange,
+            concurrency,
+        } => {
             let client = client()?;
             provider_login(&client, &provider, &username, &password).await?;
             let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let tasks: Vec<_> = (0..concurrency.max(1))
                 .map(|_| {
-                    let (client, provider, client_id, client_secret, redirect_uri, next) =
-                        (client.clone(), provider.clone(), client_id.clone(), client_secret.clone(), redirect_uri.clone(), next.clone());
+                    let (client, provider, client_id, client_secret, redirect_uri, next) = (
+                        client.clone(),
+                        provider.clone(),
+                        client_id.clone(),
+                        client_secret.clone(),
+                        redirect_uri.clone(),
+                        next.clone(),
+                    );
                     tokio::spawn(async move {
                         let mut out = Vec::new();
                         while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
-                            out.push(mint_one(&client, &provider, &client_id, client_secret.as_deref(), &redirect_uri, exchange).await?);
+                            out.push(
+                                mint_one(
+                                    &client,
+                                    &provider,
+                                    &client_id,
+                                    client_secret.as_deref(),
+                                    &redirect_uri,
+                                    exchange,
+                                )
+                                .await?,
+                            );
                         }
                         anyhow::Ok(out)
                     })
@@ -338,10 +416,23 @@ async fn main() -> anyhow::Result<()> {
             }
             lock.flush()?;
         }
-        Command::BffLogin { provider, bff, username, password } => {
-            println!("{}", bff_login(&provider, &bff, &username, &password).await?);
+        Command::BffLogin {
+            provider,
+            bff,
+            username,
+            password,
+        } => {
+            println!(
+                "{}",
+                bff_login(&provider, &bff, &username, &password).await?
+            );
         }
-        Command::CloneSessions { redis, template, n, out } => clone_sessions(&redis, &template, n, &out).await?,
+        Command::CloneSessions {
+            redis,
+            template,
+            n,
+            out,
+        } => clone_sessions(&redis, &template, n, &out).await?,
         Command::Storm { url, cookie, n } => storm(&url, &cookie, n).await?,
     }
     Ok(())
