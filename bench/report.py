@@ -70,7 +70,7 @@ def main():
         if r.get("added_over"):
             base = by_key.get((r["added_over"], r["conns"]))
             if base:
-                added = f"+{r['p50_us'] - base['p50_us']:,} µs / +{r['p99_us'] - base['p99_us']:,} µs over {r['added_over']}"
+                added = f"{r['p50_us'] - base['p50_us']:+,} µs / {r['p99_us'] - base['p99_us']:+,} µs over {r['added_over']}"
         errors = str(r["errors"])
         if r["errors"]:
             failed.append(f"{r['name']} @{r['conns']}: {r['errors']} errors")
