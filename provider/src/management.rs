@@ -4,6 +4,7 @@
 use crate::model::{AppGrant, Application, ClientType, User};
 use crate::password;
 use crate::redirect_uri;
+use crate::scope::Scopes;
 use crate::secret::{PlainToken, prefix};
 use crate::storage::{AppFields, Db, NewUser, StorageError};
 
@@ -44,14 +45,7 @@ pub async fn create_user(
     groups: &[String],
 ) -> Result<User, ManagementError> {
     validate_username(username)?;
-    if password.is_empty() || password.len() > 1024 {
-        return Err(invalid("the password must be 1–1024 characters"));
-    }
-    let pw = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| invalid(e.to_string()))?
-        .map_err(|e| invalid(e.to_string()))?;
+    let hash = hash_password(password).await?;
     Ok(db
         .create_user(NewUser {
             username,
@@ -75,28 +69,85 @@ pub fn generate_client_id() -> String {
 
 /// Checks the fields an operator gave (redirect URIs, client id, grant/type pairing).
 pub fn validate_fields(f: &AppFields) -> Result<(), ManagementError> {
-    if f.client_id.is_empty()
-        || f.client_id.len() > 100
-        || !f.client_id.chars().all(|c| c.is_ascii_graphic())
+    validate_client_id(&f.client_id)?;
+    validate_redirect_uris(f.grant, &f.redirect_uris)?;
+    validate_grant_pairing(f.grant, f.client_type)
+}
+
+pub fn validate_client_id(client_id: &str) -> Result<(), ManagementError> {
+    if client_id.is_empty()
+        || client_id.len() > 100
+        || !client_id.chars().all(|c| c.is_ascii_graphic())
     {
         return Err(invalid(
             "the client id must be 1–100 printable ASCII characters without spaces",
         ));
     }
-    for uri in &f.redirect_uris {
+    Ok(())
+}
+
+/// Each URI per [`redirect_uri::validate_registration`]; the code grant needs
+/// at least one (RFC 6749 §3.1.2.2).
+pub fn validate_redirect_uris(grant: AppGrant, uris: &[String]) -> Result<(), ManagementError> {
+    for uri in uris {
         redirect_uri::validate_registration(uri).map_err(invalid)?;
     }
-    if f.grant == AppGrant::AuthorizationCode && f.redirect_uris.is_empty() {
+    if grant == AppGrant::AuthorizationCode && uris.is_empty() {
         return Err(invalid(
             "the authorization code grant needs at least one redirect URI",
         ));
     }
-    if f.grant == AppGrant::ClientCredentials && f.client_type == ClientType::Public {
+    Ok(())
+}
+
+pub fn validate_grant_pairing(grant: AppGrant, kind: ClientType) -> Result<(), ManagementError> {
+    if grant == AppGrant::ClientCredentials && kind == ClientType::Public {
         return Err(invalid(
             "client credentials needs a confidential application (RFC 6749 §4.4)",
         ));
     }
     Ok(())
+}
+
+/// An operator's allowed-scopes list: empty means every scope the server knows;
+/// otherwise each must be one of `known` (RFC 6749 §3.3 syntax).
+pub fn parse_allowed_scopes(
+    input: &str,
+    known: &Scopes,
+) -> Result<Option<Scopes>, ManagementError> {
+    let scopes = Scopes::parse(input.trim())
+        .ok_or_else(|| invalid("scopes are space-separated names without quotes or backslashes"))?;
+    if scopes.is_empty() {
+        return Ok(None);
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !known.contains(s)) {
+        return Err(invalid(format!(
+            "unknown scope {unknown:?}; this server knows: {known}"
+        )));
+    }
+    Ok(Some(scopes))
+}
+
+pub fn validate_password(password: &str) -> Result<(), ManagementError> {
+    if password.is_empty() || password.len() > 1024 {
+        return Err(invalid("the password must be 1–1024 characters"));
+    }
+    Ok(())
+}
+
+async fn hash_password(password: &str) -> Result<String, ManagementError> {
+    validate_password(password)?;
+    let pw = password.to_owned();
+    tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| invalid(e.to_string()))?
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// Replaces a user's password.
+pub async fn set_password(db: &Db, user_id: &str, password: &str) -> Result<bool, ManagementError> {
+    let hash = hash_password(password).await?;
+    Ok(db.set_password_hash(user_id, &hash).await?)
 }
 
 /// Creates an application. Confidential apps get `secret` (≥ 32 characters) or
@@ -134,4 +185,27 @@ pub async fn rotate_secret(db: &Db, app: &Application) -> Result<PlainToken, Man
     let secret = PlainToken::generate(prefix::CLIENT_SECRET);
     db.set_client_secret(&app.id, &secret.hash()).await?;
     Ok(secret)
+}
+
+/// Saves an operator's edit. A public app loses its secret; an app that became
+/// confidential without one gets a fresh secret, returned to be shown once.
+pub async fn update_application(
+    db: &Db,
+    app: &Application,
+    fields: &AppFields,
+) -> Result<Option<PlainToken>, ManagementError> {
+    validate_fields(fields)?;
+    db.update_application(&app.id, fields).await?;
+    match fields.client_type {
+        ClientType::Public if app.client_secret_hash.is_some() => {
+            db.clear_client_secret(&app.id).await?;
+            Ok(None)
+        }
+        ClientType::Confidential if app.client_secret_hash.is_none() => {
+            let secret = PlainToken::generate(prefix::CLIENT_SECRET);
+            db.set_client_secret(&app.id, &secret.hash()).await?;
+            Ok(Some(secret))
+        }
+        _ => Ok(None),
+    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, middleware and the server loop. Handlers are thin:
 //! parse, call the domain, map the result.
 
+mod admin;
 mod api;
 mod authorize;
 mod errors;
@@ -31,7 +32,10 @@ pub fn router(server: Arc<AuthServer>) -> Router {
     let headers: [(HeaderName, &str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: with it, browsers send `Origin: null` on same-origin form
+        // posts (the Fetch standard, "serializing a request origin"), which fails the CSRF
+        // Origin check. `same-origin` still sends nothing to other sites (Django's default).
+        (header::REFERRER_POLICY, "same-origin"),
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -61,6 +65,7 @@ pub fn router(server: Arc<AuthServer>) -> Router {
         .route("/healthz", get(metadata::healthz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/", get(login::index))
+        .merge(admin::routes())
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

@@ -1,6 +1,6 @@
 //! Applications: the registered OAuth2 clients.
 
-use super::{Db, Result, conflict, new_id, now, on_pool};
+use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::{AppGrant, Application, ClientType};
 use crate::scope::Scopes;
 use crate::secret::TokenHash;
@@ -61,7 +61,7 @@ impl Db {
     ) -> Result<Application> {
         let id = new_id();
         let created = now();
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO applications (id, client_id, client_secret_hash, client_type, grant_type, name, \
              redirect_uris, skip_authorization, require_pkce, allowed_scopes, user_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
@@ -79,7 +79,7 @@ impl Db {
     }
 
     pub async fn update_application(&self, id: &str, f: &AppFields) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query(
+        let r = on_writer!(self, p => sqlx::query(
             "UPDATE applications SET client_id = $1, client_type = $2, grant_type = $3, name = $4, \
              redirect_uris = $5, skip_authorization = $6, require_pkce = $7, allowed_scopes = $8, user_id = $9 \
              WHERE id = $10")
@@ -93,14 +93,14 @@ impl Db {
     }
 
     pub async fn set_client_secret(&self, id: &str, secret: &TokenHash) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query("UPDATE applications SET client_secret_hash = $1 WHERE id = $2")
+        let r = on_writer!(self, p => sqlx::query("UPDATE applications SET client_secret_hash = $1 WHERE id = $2")
             .bind(secret.as_str()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
     }
 
     /// Deletes an application; its codes and tokens go with it (ON DELETE CASCADE).
     pub async fn delete_application(&self, id: &str) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query("DELETE FROM applications WHERE id = $1")
+        let r = on_writer!(self, p => sqlx::query("DELETE FROM applications WHERE id = $1")
             .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
     }
@@ -117,7 +117,8 @@ impl Db {
         Ok(row.map(from_row))
     }
 
-    /// Applications whose name or client id contains `search`, newest first.
+    /// Applications whose name or client id contains `search` (case-insensitive;
+    /// `%` and `_` are taken literally by being dropped), newest first.
     pub async fn list_applications(
         &self,
         search: &str,
@@ -125,11 +126,34 @@ impl Db {
         offset: i64,
     ) -> Result<Vec<Application>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM applications WHERE name LIKE $1 OR client_id LIKE $1 \
+            "SELECT {COLUMNS} FROM applications WHERE {SEARCH} \
              ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
         );
-        let pattern = format!("%{}%", search.replace(['%', '_'], ""));
-        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(&pattern).bind(limit).bind(offset).fetch_all(p).await)?;
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(search_pattern(search)).bind(limit).bind(offset).fetch_all(p).await)?;
         Ok(rows.into_iter().map(from_row).collect())
     }
+
+    /// How many applications [`Db::list_applications`] would page through.
+    pub async fn count_applications(&self, search: &str) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM applications WHERE {SEARCH}");
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(search_pattern(search)).fetch_one(p).await)?;
+        Ok(n)
+    }
+
+    /// Forgets the secret (the app became public).
+    pub async fn clear_client_secret(&self, id: &str) -> Result<bool> {
+        let r = on_writer!(self, p => sqlx::query("UPDATE applications SET client_secret_hash = NULL WHERE id = $1")
+            .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(r == 1)
+    }
+}
+
+const SEARCH: &str = "(LOWER(name) LIKE $1 OR LOWER(client_id) LIKE $1)";
+
+/// A `LIKE` pattern for a case-insensitive substring search (wildcards dropped).
+pub(crate) fn search_pattern(search: &str) -> String {
+    format!(
+        "%{}%",
+        search.trim().to_lowercase().replace(['%', '_', '\\'], "")
+    )
 }

@@ -1,7 +1,7 @@
 //! Sweeping expired rows in small batches, so no sweep holds a long lock
 //! (django-oauth-toolkit's `cleartokens` times out on big tables; we don't).
 
-use super::{Db, Result, now, on_pool};
+use super::{Db, Result, now, on_writer};
 
 const TABLES: &[(&str, &str)] = &[
     ("access_tokens", "id"),
@@ -19,10 +19,10 @@ impl Db {
             let sql = format!(
                 "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= $1 LIMIT $2)"
             );
-            total += on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cutoff).bind(batch).execute(p).await
+            total += on_writer!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cutoff).bind(batch).execute(p).await
                 .map(|r| r.rows_affected()))?;
         }
-        total += on_pool!(self, p => sqlx::query("DELETE FROM throttle WHERE window_start < $1")
+        total += on_writer!(self, p => sqlx::query("DELETE FROM throttle WHERE window_start < $1")
             .bind(cutoff - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(total)
     }

@@ -6,6 +6,7 @@
 //! [`on_pool!`]. Nothing about a request lives in process memory, so several
 //! provider processes sharing one PostgreSQL behave as one server.
 
+pub mod active_tokens;
 pub mod applications;
 pub mod cleanup;
 pub mod notes;
@@ -39,23 +40,38 @@ pub enum StorageError {
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
-/// The configured connection pool.
+/// The configured connection pools.
+///
+/// SQLite allows one writer at a time: writes go through a one-connection
+/// pool (queued in-process, no busy-waiting on the file lock) while reads use
+/// their own pool and never wait for the writer (WAL).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
-/// Runs the same expression against whichever pool `$db` holds.
+/// Runs a read against whichever engine `$db` holds.
 macro_rules! on_pool {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::storage::Db::Sqlite($p) => $body,
+            $crate::storage::Db::Sqlite { read: $p, .. } => $body,
             $crate::storage::Db::Postgres($p) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// Runs a write (or a read that must see the latest write) on the writer.
+macro_rules! on_writer {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite { write: $p, .. } => $body,
+            $crate::storage::Db::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -63,13 +79,14 @@ impl Db {
     /// Connects (creating the SQLite file and its directory on first run) and
     /// applies the embedded migrations.
     pub async fn connect(url: &str) -> Result<Self> {
-        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect(url)
                 .await?;
-            Db::Postgres(pool)
+            MIGRATOR.run(&pool).await?;
+            return Ok(Db::Postgres(pool));
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -84,28 +101,38 @@ impl Db {
             {
                 std::fs::create_dir_all(dir)?;
             }
-            let pool = SqlitePoolOptions::new()
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts.clone())
+                .await?;
+            // Migrate before the readers open, so they see the schema.
+            MIGRATOR.run(&write).await?;
+            let read = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect_with(opts)
+                .connect_with(opts.read_only(true))
                 .await?;
-            Db::Sqlite(pool)
-        } else {
-            return Err(StorageError::UnsupportedUrl(url.to_owned()));
-        };
-        on_pool!(&db, p => MIGRATOR.run(p).await)?;
-        Ok(db)
+            return Ok(Db::Sqlite { read, write });
+        }
+        Err(StorageError::UnsupportedUrl(url.to_owned()))
     }
 
     pub fn engine(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
-        on_pool!(self, p => p.close().await)
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
     }
 }
 

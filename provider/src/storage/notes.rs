@@ -1,6 +1,6 @@
 //! The example write API's notes.
 
-use super::{Db, Result, on_pool};
+use super::{Db, Result, on_pool, on_writer};
 
 impl Db {
     pub async fn insert_note(
@@ -11,7 +11,7 @@ impl Db {
         text: &str,
         at: i64,
     ) -> Result<()> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO notes (id, user_id, application_id, text, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id).bind(user_id).bind(client_id).bind(text).bind(at).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())

@@ -1,6 +1,6 @@
 //! Logins to the provider's own pages, keyed by the hash of the cookie value.
 
-use super::{Db, Result, now, on_pool};
+use super::{Db, Result, now, on_pool, on_writer};
 use crate::model::User;
 use crate::secret::TokenHash;
 
@@ -11,7 +11,7 @@ impl Db {
         user_id: &str,
         expires_at: i64,
     ) -> Result<()> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO web_sessions (id_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id.as_str()).bind(user_id).bind(expires_at).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
@@ -30,7 +30,7 @@ impl Db {
     }
 
     pub async fn delete_web_session(&self, id: &TokenHash) -> Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
+        on_writer!(self, p => sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
             .bind(id.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! Failed-login counters in fixed windows, shared by all provider processes.
 
-use super::{Db, Result, now, on_pool};
+use super::{Db, Result, now, on_pool, on_writer};
 
 impl Db {
     /// Failures recorded for `key` in the window that started at most `window` seconds ago,
@@ -15,7 +15,7 @@ impl Db {
     /// Counts one failure for `key`, starting a new window when the last one closed.
     pub async fn throttle_record_failure(&self, key: &str, window: i64) -> Result<()> {
         let t = now();
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO throttle (key, window_start, failures) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
                failures = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.failures + 1 END, \
@@ -25,7 +25,7 @@ impl Db {
     }
 
     pub async fn throttle_clear(&self, key: &str) -> Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
+        on_writer!(self, p => sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! refresh token is *claimed* with one conditional `UPDATE … RETURNING`, so two
 //! processes racing on the same value cannot both win.
 
-use super::{Db, Result, now, on_pool};
+use super::{Db, Result, now, on_pool, on_writer};
 use crate::model::{TokenInfo, TokenUser};
 use crate::scope::Scopes;
 use crate::secret::TokenHash;
@@ -108,7 +108,7 @@ pub struct NewToken<'a> {
 
 impl Db {
     pub async fn insert_grant(&self, g: &Grant, code: &TokenHash) -> Result<()> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO grants (id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge, \
              expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&g.id).bind(code.as_str()).bind(&g.application_id).bind(&g.user_id)
@@ -123,7 +123,7 @@ impl Db {
         let sql = format!(
             "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
         );
-        let claimed: Option<GrantRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(code.as_str()).fetch_optional(p).await)?;
+        let claimed: Option<GrantRow> = on_writer!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(code.as_str()).fetch_optional(p).await)?;
         if let Some(row) = claimed {
             return Ok(GrantClaim::Claimed(grant_from_row(row)));
         }
@@ -135,7 +135,7 @@ impl Db {
     }
 
     pub async fn insert_access_token(&self, t: &NewToken<'_>) -> Result<()> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO access_tokens (id, token_hash, application_id, user_id, scope, family_id, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(t.id).bind(t.hash.as_str()).bind(t.application_id).bind(t.user_id)
@@ -149,7 +149,7 @@ impl Db {
         t: &NewToken<'_>,
         access_token_id: &str,
     ) -> Result<()> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO refresh_tokens (id, token_hash, application_id, user_id, scope, family_id, access_token_id, \
              expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(t.id).bind(t.hash.as_str()).bind(t.application_id).bind(t.user_id)
@@ -218,7 +218,7 @@ impl Db {
             "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL \
              AND revoked_at IS NULL AND expires_at > $1 RETURNING {REFRESH_COLUMNS}"
         );
-        let claimed: Option<RefreshRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(hash.as_str()).fetch_optional(p).await)?;
+        let claimed: Option<RefreshRow> = on_writer!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(hash.as_str()).fetch_optional(p).await)?;
         if let Some(row) = claimed {
             return Ok(RefreshClaim::Claimed(refresh_from_row(row)));
         }
@@ -242,17 +242,17 @@ impl Db {
     }
 
     pub async fn delete_access_token(&self, id: &str) -> Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_writer!(self, p => sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Revokes every refresh token of a family and deletes its access tokens
     /// (RFC 9700 §4.14.2 on reuse; RFC 7009 §2.1 on revocation; RFC 6749 §4.1.2 on code replay).
     pub async fn revoke_family(&self, family_id: &str) -> Result<()> {
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
             .bind(now()).bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
-        on_pool!(self, p => sqlx::query("DELETE FROM access_tokens WHERE family_id = $1")
+        on_writer!(self, p => sqlx::query("DELETE FROM access_tokens WHERE family_id = $1")
             .bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

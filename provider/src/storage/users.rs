@@ -1,7 +1,10 @@
 //! Users: the resource owners who log in.
 
-use super::{Db, Result, conflict, new_id, now, on_pool};
+use super::applications::search_pattern;
+use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::User;
+
+const SEARCH: &str = "(LOWER(username) LIKE $1 OR LOWER(email) LIKE $1)";
 
 type Row = (String, String, String, String, i64, i64, String, i64);
 const COLUMNS: &str = "id, username, email, password_hash, is_staff, is_active, groups, created_at";
@@ -32,7 +35,7 @@ impl Db {
         let id = new_id();
         let created = now();
         let groups = u.groups.join(" ");
-        on_pool!(self, p => sqlx::query(
+        on_writer!(self, p => sqlx::query(
             "INSERT INTO users (id, username, email, password_hash, is_staff, is_active, groups, created_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6, $7)")
             .bind(&id).bind(u.username).bind(u.email).bind(u.password_hash)
@@ -69,8 +72,28 @@ impl Db {
         Ok(rows.into_iter().map(from_row).collect())
     }
 
+    /// Users whose username or email contains `search` (case-insensitive), by username.
+    pub async fn list_users_page(
+        &self,
+        search: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE {SEARCH} ORDER BY username LIMIT $2 OFFSET $3"
+        );
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(search_pattern(search)).bind(limit).bind(offset).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(from_row).collect())
+    }
+
+    pub async fn count_users(&self, search: &str) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM users WHERE {SEARCH}");
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(search_pattern(search)).fetch_one(p).await)?;
+        Ok(n)
+    }
+
     pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        let r = on_writer!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
     }
@@ -81,7 +104,7 @@ impl Db {
         is_active: bool,
         is_staff: bool,
     ) -> Result<bool> {
-        let r = on_pool!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
+        let r = on_writer!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
             .bind(i64::from(is_active)).bind(i64::from(is_staff)).bind(user_id)
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)

@@ -166,7 +166,7 @@ async fn full_flow_with_login_and_consent(b: Backend) {
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table} WHERE {col} IN ($1, $2, $3)");
         let n: i64 = match &t.server.db {
-            latchkey_provider::storage::Db::Sqlite(p) => {
+            latchkey_provider::storage::Db::Sqlite { read: p, .. } => {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .bind(access)
                     .bind(old_refresh)

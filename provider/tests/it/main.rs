@@ -2,6 +2,7 @@
 //! PostgreSQL. One test binary (linking many is slow on small machines).
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod api;
 mod authorize;
 mod cli;
