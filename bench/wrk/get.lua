@@ -1,0 +1,2 @@
+-- Plain GET of the URL given to wrk (headers via wrk -H).
+dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
