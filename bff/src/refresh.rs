@@ -15,6 +15,8 @@ use crate::session::{self, SessionData, now};
 
 /// How long a request waits for another one's refresh before giving up with a 503.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
+/// How often a request waiting on another replica's refresh looks at the record.
+const LOCK_POLL: Duration = Duration::from_millis(5);
 
 fn expiring(state: &SharedState, data: &SessionData) -> bool {
     let skew = i64::try_from(state.config.refresh_skew_seconds).unwrap_or(0);
@@ -40,14 +42,50 @@ pub async fn ensure_fresh(
         return Err(Error::SessionExpired);
     }
     let id = session.id().ok_or(Error::Unauthenticated)?;
-    let guard = state
-        .store
-        .lock(id, LOCK_WAIT)
-        .await?
-        .ok_or_else(|| Error::StoreUnavailable("refresh lock not acquired in time".into()))?;
+    let guard =
+        if state.store.is_redis() {
+            // Across replicas: try the lock; while another request holds it, watch the
+            // record and take its new tokens as soon as they land, instead of queueing
+            // for the lock one waiter after another (a 64-request storm took 0.8 s).
+            let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+            loop {
+                if let Some(guard) = state.store.lock(id, Duration::ZERO).await? {
+                    break guard;
+                }
+                if let Some(fresh) = session::reload(state, &id).await?
+                    && is_newer(state, &data, &fresh, rejected)
+                {
+                    return Ok(fresh);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(Error::StoreUnavailable(
+                        "refresh lock not acquired in time".into(),
+                    ));
+                }
+                tokio::time::sleep(LOCK_POLL).await;
+            }
+        } else {
+            state.store.lock(id, LOCK_WAIT).await?.ok_or_else(|| {
+                Error::StoreUnavailable("refresh lock not acquired in time".into())
+            })?
+        };
     let result = refresh_locked(state, session, id, &data, rejected).await;
     state.store.unlock(guard).await;
     result
+}
+
+/// Whether `fresh` (re-read from the store) already carries tokens newer than
+/// the ones this request found expiring or saw rejected.
+fn is_newer(
+    state: &SharedState,
+    data: &SessionData,
+    fresh: &SessionData,
+    rejected: Option<&AccessToken>,
+) -> bool {
+    match rejected {
+        Some(bad) => fresh.access_token != *bad,
+        None => fresh.access_token != data.access_token || !expiring(state, fresh),
+    }
 }
 
 async fn refresh_locked(
@@ -61,11 +99,7 @@ async fn refresh_locked(
     let Some(fresh) = session::reload(state, &id).await? else {
         return Err(Error::SessionExpired); // ended meanwhile (e.g. by another replica)
     };
-    let already_refreshed = match rejected {
-        Some(bad) => fresh.access_token != *bad,
-        None => fresh.access_token != data.access_token || !expiring(state, &fresh),
-    };
-    if already_refreshed {
+    if is_newer(state, data, &fresh, rejected) {
         return Ok(fresh);
     }
     let Some(refresh_token) = fresh.refresh_token.clone() else {

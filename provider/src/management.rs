@@ -57,14 +57,23 @@ pub async fn create_user(
         .await?)
 }
 
-/// A fresh client id: 40 characters, like django-oauth-toolkit's.
+/// A fresh client id: 40 random letters and digits, like django-oauth-toolkit's.
 pub fn generate_client_id() -> String {
-    PlainToken::generate("")
-        .expose()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(40)
-        .collect()
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut id = String::with_capacity(40);
+    while id.len() < 40 {
+        let mut bytes = [0u8; 64];
+        rand::Rng::fill_bytes(&mut rand::rng(), &mut bytes);
+        // Rejection sampling keeps every character equally likely (248 = 4 × 62).
+        id.extend(
+            bytes
+                .iter()
+                .filter(|b| **b < 248)
+                .map(|b| ALPHABET[usize::from(*b % 62)] as char)
+                .take(40 - id.len()),
+        );
+    }
+    id
 }
 
 /// Checks the fields an operator gave (redirect URIs, client id, grant/type pairing).
@@ -138,9 +147,8 @@ pub fn validate_password(password: &str) -> Result<(), ManagementError> {
 async fn hash_password(password: &str) -> Result<String, ManagementError> {
     validate_password(password)?;
     let pw = password.to_owned();
-    tokio::task::spawn_blocking(move || password::hash(&pw))
+    password::hash_bounded(pw)
         .await
-        .map_err(|e| invalid(e.to_string()))?
         .map_err(|e| invalid(e.to_string()))
 }
 
@@ -207,5 +215,17 @@ pub async fn update_application(
             Ok(Some(secret))
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_client_ids_are_always_40_alphanumerics() {
+        for _ in 0..500 {
+            let id = super::generate_client_id();
+            assert_eq!(id.len(), 40);
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
+        }
     }
 }

@@ -40,6 +40,29 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     ok && real
 }
 
+/// At most one Argon2 computation per core at a time: each takes 19 MiB and a
+/// core for tens of milliseconds, so a burst of logins queues here instead of
+/// growing memory without bound.
+static SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+});
+
+/// [`verify`] on the blocking pool, bounded by [`SLOTS`].
+pub async fn verify_bounded(password: String, stored: Option<String>) -> bool {
+    let Ok(_slot) = SLOTS.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify(&password, stored.as_deref()))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`hash`] on the blocking pool, bounded by [`SLOTS`].
+pub async fn hash_bounded(password: String) -> anyhow::Result<String> {
+    let _slot = SLOTS.acquire().await?;
+    tokio::task::spawn_blocking(move || hash(&password)).await?
+}
+
 /// Computes the dummy hash ahead of the first login.
 pub fn warm_up() {
     LazyLock::force(&DUMMY);

@@ -76,9 +76,7 @@ pub async fn authenticate_user(
     let user = db.user_by_username(username).await?.filter(|u| u.is_active);
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let pw = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || crate::password::verify(&pw, stored.as_deref()))
-        .await
-        .unwrap_or(false);
+    let ok = crate::password::verify_bounded(pw, stored).await;
     if ok {
         record_success(db, username, ip).await?;
         Ok(user)
