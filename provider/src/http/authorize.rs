@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use super::errors::found;
 use super::extract::{PageForm, Query};
@@ -40,27 +40,24 @@ pub async fn show(
 }
 
 fn consent_page(server: &AuthServer, headers: &HeaderMap, v: &Validated, user: &User) -> Response {
-    let (csrf, set_cookie) = web::csrf_token(server, headers);
-    let page = ConsentPage {
-        csrf_token: &csrf,
-        app_name: if v.app.name.is_empty() {
-            &v.app.client_id
-        } else {
-            &v.app.name
-        },
-        username: &user.username,
-        scopes: v
-            .scope
-            .iter()
-            .map(|s| (s.to_owned(), scope_description(s)))
-            .collect(),
-        hidden: v.hidden_fields(),
-    };
-    let mut r = Html(page.render_or_plain()).into_response();
-    if let Some(c) = set_cookie {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
+    web::form_page(server, headers, StatusCode::OK, |csrf| {
+        ConsentPage {
+            csrf_token: csrf,
+            app_name: if v.app.name.is_empty() {
+                &v.app.client_id
+            } else {
+                &v.app.name
+            },
+            username: &user.username,
+            scopes: v
+                .scope
+                .iter()
+                .map(|s| (s.to_owned(), scope_description(s)))
+                .collect(),
+            hidden: v.hidden_fields(),
+        }
+        .render_or_plain()
+    })
 }
 
 /// The consent decision. Everything is validated again from the submitted

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::extract::{PageForm, Query};
 use super::pages::{IndexPage, LoginPage, RenderOrPlain};
@@ -21,18 +21,15 @@ fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let (csrf, set_cookie) = web::csrf_token(server, headers);
-    let page = LoginPage {
-        csrf_token: &csrf,
-        next,
-        username,
-        error,
-    };
-    let mut r = Html(page.render_or_plain()).into_response();
-    if let Some(c) = set_cookie {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
+    web::form_page(server, headers, StatusCode::OK, |csrf| {
+        LoginPage {
+            csrf_token: csrf,
+            next,
+            username,
+            error,
+        }
+        .render_or_plain()
+    })
 }
 
 pub async fn show(
@@ -125,14 +122,12 @@ pub async fn index(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let user = web::current_user(&server, &headers).await?;
-    let (csrf, set_cookie) = web::csrf_token(&server, &headers);
-    let page = IndexPage {
-        csrf_token: &csrf,
-        username: user.as_ref().map(|u| u.username.as_str()),
-    };
-    let mut r = Html(page.render_or_plain()).into_response();
-    if let Some(c) = set_cookie {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    Ok(r)
+    let username = user.as_ref().map(|u| u.username.as_str());
+    Ok(web::form_page(&server, &headers, StatusCode::OK, |csrf| {
+        IndexPage {
+            csrf_token: csrf,
+            username,
+        }
+        .render_or_plain()
+    }))
 }

@@ -56,6 +56,23 @@ pub fn csrf_token(server: &AuthServer, headers: &HeaderMap) -> (String, Option<H
     }
 }
 
+/// Renders a page holding a form: `render` gets the CSRF token, and the
+/// cookie is set when the browser has none yet.
+pub fn form_page(
+    server: &AuthServer,
+    headers: &HeaderMap,
+    status: axum::http::StatusCode,
+    render: impl FnOnce(&str) -> String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let (csrf, set_cookie) = csrf_token(server, headers);
+    let mut r = (status, axum::response::Html(render(&csrf))).into_response();
+    if let Some(c) = set_cookie {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
 /// Refuses a form post whose token does not match the cookie, or that comes
 /// from another origin than the one it was sent to.
 pub fn check_csrf(

@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -124,12 +124,9 @@ fn page<T: Template>(
     status: StatusCode,
     build: impl FnOnce(String) -> T,
 ) -> Response {
-    let (csrf, set_cookie) = web::csrf_token(server, headers);
-    let mut r = (status, Html(build(csrf).render_or_plain())).into_response();
-    if let Some(c) = set_cookie {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
+    web::form_page(server, headers, status, |csrf| {
+        build(csrf.to_owned()).render_or_plain()
+    })
 }
 
 /// A parsed form after the CSRF check: the first thing every POST handler does.
