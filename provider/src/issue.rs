@@ -5,7 +5,7 @@ use latchkey_shared::TokenResponse;
 use crate::AuthServer;
 use crate::model::Application;
 use crate::scope::Scopes;
-use crate::secret::{PlainToken, prefix};
+use crate::secret::{PlainToken, TokenHash, prefix};
 use crate::storage::{NewToken, Result, new_id, now};
 
 pub struct Issue<'a> {
@@ -18,52 +18,92 @@ pub struct Issue<'a> {
     pub family_id: &'a str,
 }
 
-/// Stores a new access token (and refresh token when `refresh_scope` is set)
-/// and returns the django-oauth-toolkit-shaped response.
-pub async fn issue(server: &AuthServer, i: Issue<'_>) -> Result<TokenResponse> {
-    let s = &server.settings;
-    let access = PlainToken::generate(prefix::ACCESS);
-    let access_id = new_id();
-    let t = now();
-    server
-        .db
-        .insert_access_token(&NewToken {
-            id: &access_id,
-            hash: &access.hash(),
+/// Tokens minted for one response, not yet stored.
+pub struct Minted {
+    access: PlainToken,
+    access_id: String,
+    refresh: Option<(PlainToken, String)>,
+    expires_at: i64,
+    refresh_expires_at: i64,
+}
+
+impl Minted {
+    /// Fresh random values for an access token (and a refresh token when `refresh_scope` is set).
+    pub fn new(server: &AuthServer, i: &Issue<'_>) -> Self {
+        let s = &server.settings;
+        let t = now();
+        Self {
+            access: PlainToken::generate(prefix::ACCESS),
+            access_id: new_id(),
+            refresh: i
+                .refresh_scope
+                .map(|_| (PlainToken::generate(prefix::REFRESH), new_id())),
+            expires_at: t + s.access_token_expire_seconds,
+            refresh_expires_at: t + s.refresh_token_expire_seconds,
+        }
+    }
+
+    /// The rows to store: hashes only.
+    pub fn rows<'a>(
+        &'a self,
+        i: &'a Issue<'a>,
+        hashes: &'a Hashes,
+    ) -> (NewToken<'a>, Option<NewToken<'a>>) {
+        let access = NewToken {
+            id: &self.access_id,
+            hash: &hashes.access,
             application_id: &i.app.id,
             user_id: i.user_id,
             scope: i.scope,
             family_id: i.family_id,
-            expires_at: t + s.access_token_expire_seconds,
-        })
-        .await?;
-    let refresh = match i.refresh_scope {
-        None => None,
-        Some(refresh_scope) => {
-            let refresh = PlainToken::generate(prefix::REFRESH);
-            server
-                .db
-                .insert_refresh_token(
-                    &NewToken {
-                        id: &new_id(),
-                        hash: &refresh.hash(),
-                        application_id: &i.app.id,
-                        user_id: i.user_id,
-                        scope: refresh_scope,
-                        family_id: i.family_id,
-                        expires_at: t + s.refresh_token_expire_seconds,
-                    },
-                    &access_id,
-                )
-                .await?;
-            Some(refresh)
+            expires_at: self.expires_at,
+        };
+        let refresh = match (&self.refresh, i.refresh_scope, &hashes.refresh) {
+            (Some((_, id)), Some(scope), Some(hash)) => Some(NewToken {
+                id,
+                hash,
+                application_id: &i.app.id,
+                user_id: i.user_id,
+                scope,
+                family_id: i.family_id,
+                expires_at: self.refresh_expires_at,
+            }),
+            _ => None,
+        };
+        (access, refresh)
+    }
+
+    pub fn hashes(&self) -> Hashes {
+        Hashes {
+            access: self.access.hash(),
+            refresh: self.refresh.as_ref().map(|(t, _)| t.hash()),
         }
-    };
-    Ok(TokenResponse {
-        access_token: access.expose().to_owned(),
-        token_type: "Bearer".to_owned(),
-        expires_in: s.access_token_expire_seconds,
-        refresh_token: refresh.map(|r| r.expose().to_owned()),
-        scope: i.scope.to_string(),
-    })
+    }
+
+    /// The django-oauth-toolkit-shaped response.
+    pub fn response(self, server: &AuthServer, scope: &Scopes) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access.expose().to_owned(),
+            token_type: "Bearer".to_owned(),
+            expires_in: server.settings.access_token_expire_seconds,
+            refresh_token: self.refresh.map(|(r, _)| r.expose().to_owned()),
+            scope: scope.to_string(),
+        }
+    }
+}
+
+/// The stored form of [`Minted`]'s values.
+pub struct Hashes {
+    access: TokenHash,
+    refresh: Option<TokenHash>,
+}
+
+/// Stores a new access token (and refresh token when `refresh_scope` is set),
+/// in one transaction, and returns the django-oauth-toolkit-shaped response.
+pub async fn issue(server: &AuthServer, i: Issue<'_>) -> Result<TokenResponse> {
+    let minted = Minted::new(server, &i);
+    let hashes = minted.hashes();
+    let (access, refresh) = minted.rows(&i, &hashes);
+    server.db.store_tokens(&access, refresh.as_ref()).await?;
+    Ok(minted.response(server, i.scope))
 }

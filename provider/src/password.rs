@@ -40,12 +40,17 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     ok && real
 }
 
-/// At most one Argon2 computation per core at a time: each takes 19 MiB and a
-/// core for tens of milliseconds, so a burst of logins queues here instead of
-/// growing memory without bound.
-static SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
-    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
-});
+/// Argon2 computations at a time: half the cores (at least one). Each takes
+/// 19 MiB and a core for tens of milliseconds, so a burst of logins queues here
+/// instead of growing memory without bound, and leaves the other cores to token
+/// requests and API calls. On 2 cores: one hash at a time, ≈ 40 logins/s, the
+/// provider's RSS under 40 MiB (bench/RESULTS.md).
+pub fn concurrent_hashes() -> usize {
+    (std::thread::available_parallelism().map_or(2, usize::from) / 2).max(1)
+}
+
+static SLOTS: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(concurrent_hashes()));
 
 /// [`verify`] on the blocking pool, bounded by [`SLOTS`].
 pub async fn verify_bounded(password: String, stored: Option<String>) -> bool {

@@ -11,7 +11,7 @@ use latchkey_shared::TokenResponse;
 
 use crate::AuthServer;
 use crate::error::OAuthError;
-use crate::issue::{Issue, issue};
+use crate::issue::{Issue, Minted, issue};
 use crate::model::Application;
 use crate::scope::Scopes;
 use crate::secret::PlainToken;
@@ -52,28 +52,35 @@ pub async fn exchange(
         return Err(OAuthError::invalid_grant("the user is no longer active"));
     }
 
-    let claimed = match stored.rotated_at {
-        Some(_) => None,
-        None => match db.claim_refresh_token(&hash).await? {
-            RefreshClaim::Claimed(r) => Some(r),
-            RefreshClaim::Unavailable(r) => {
-                // Lost a race with another request: judge by the fresh row.
-                let Some(r) = r.filter(|r| r.revoked_at.is_none()) else {
-                    return Err(OAuthError::invalid_grant("invalid refresh token"));
-                };
-                return retry_or_reuse(server, app, &r, &scope).await;
-            }
-        },
+    if stored.rotated_at.is_some() {
+        return retry_or_reuse(server, app, &stored, &scope).await;
+    }
+    // Claim the old token and store the new pair in one transaction.
+    let next = Issue {
+        app,
+        user_id: stored.user_id.as_deref(),
+        scope: &scope,
+        refresh_scope: Some(&stored.scope),
+        family_id: &stored.family_id,
     };
-    match claimed {
-        Some(r) => {
-            // django-oauth-toolkit revokes the access token of a rotated refresh token.
-            if let Some(old) = &r.access_token_id {
-                db.delete_access_token(old).await?;
-            }
-            new_pair(server, app, &r, &scope).await
+    let minted = Minted::new(server, &next);
+    let hashes = minted.hashes();
+    let (access, Some(refresh)) = minted.rows(&next, &hashes) else {
+        // `refresh_scope` is set above, so a refresh token is always minted.
+        return Err(OAuthError::new(
+            crate::error::ErrorCode::ServerError,
+            "no refresh token minted",
+        ));
+    };
+    match db.rotate_refresh_token(&hash, &access, &refresh).await? {
+        RefreshClaim::Claimed(_) => Ok(minted.response(server, &scope)),
+        RefreshClaim::Unavailable(r) => {
+            // Lost a race with another request: judge by the fresh row.
+            let Some(r) = r.filter(|r| r.revoked_at.is_none()) else {
+                return Err(OAuthError::invalid_grant("invalid refresh token"));
+            };
+            retry_or_reuse(server, app, &r, &scope).await
         }
-        None => retry_or_reuse(server, app, &stored, &scope).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Applications: the registered OAuth2 clients.
 
+use super::inline::fetch_optional;
 use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::{AppGrant, Application, ClientType};
 use crate::scope::Scopes;
@@ -105,9 +106,10 @@ impl Db {
         Ok(r == 1)
     }
 
+    /// Client authentication: on every token request (inline on SQLite).
     pub async fn application_by_client_id(&self, client_id: &str) -> Result<Option<Application>> {
         let sql = format!("SELECT {COLUMNS} FROM applications WHERE client_id = $1");
-        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(client_id).fetch_optional(p).await)?;
+        let row = fetch_optional!(self, Row, sql.as_str(), client_id)?;
         Ok(row.map(from_row))
     }
 

@@ -9,6 +9,7 @@
 pub mod active_tokens;
 pub mod applications;
 pub mod cleanup;
+pub mod inline;
 pub mod notes;
 pub mod sessions;
 pub mod throttle;
@@ -16,6 +17,7 @@ pub mod tokens;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -36,18 +38,27 @@ pub enum StorageError {
     UnsupportedUrl(String),
     #[error("cannot create the database directory: {0}")]
     Io(#[from] std::io::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("in-memory SQLite is not supported: give a file (sqlite://path/to/file.sqlite3)")]
+    MemorySqlite,
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
 /// The configured connection pools.
 ///
-/// SQLite allows one writer at a time: writes go through a one-connection
-/// pool (queued in-process, no busy-waiting on the file lock) while reads use
-/// their own pool and never wait for the writer (WAL).
+/// SQLite allows one writer at a time: writes go through one connection
+/// (queued in-process, no busy-waiting on the file lock) while reads never wait
+/// for the writer (WAL). The hot path (token requests, the bearer check) runs on
+/// [`inline::Inline`]'s rusqlite connections; everything else on sqlx's pools.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        inline: Arc<inline::Inline>,
+    },
     Postgres(PgPool),
 }
 
@@ -63,10 +74,16 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 /// Runs a write (or a read that must see the latest write) on the writer.
+/// On SQLite it holds the inline writer's lock meanwhile: one writer at a time.
 macro_rules! on_writer {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::storage::Db::Sqlite { write: $p, .. } => $body,
+            $crate::storage::Db::Sqlite {
+                write: $p, inline, ..
+            } => {
+                let _one_writer = inline.exclusive().await;
+                $body
+            }
             $crate::storage::Db::Postgres($p) => $body,
         }
     };
@@ -95,10 +112,14 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
-                // Reads from the page cache without a pread per page (bench/FINDINGS.md).
-                .pragma("mmap_size", "268435456")
                 .foreign_keys(true);
-            if let Some(dir) = opts.get_filename().parent()
+            let path = opts.get_filename().to_owned();
+            // The inline connections open the file by path: a private in-memory
+            // database would be a different one for each of them.
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(StorageError::MemorySqlite);
+            }
+            if let Some(dir) = path.parent()
                 && !dir.as_os_str().is_empty()
             {
                 std::fs::create_dir_all(dir)?;
@@ -110,12 +131,18 @@ impl Db {
                 .await?;
             // Migrate before the readers open, so they see the schema.
             MIGRATOR.run(&write).await?;
+            // The hot path reads inline; this pool serves the admin and the rest.
             let read = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(2)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts.read_only(true))
                 .await?;
-            return Ok(Db::Sqlite { read, write });
+            let inline = Arc::new(inline::Inline::open(&path)?);
+            return Ok(Db::Sqlite {
+                read,
+                write,
+                inline,
+            });
         }
         Err(StorageError::UnsupportedUrl(url.to_owned()))
     }
@@ -129,7 +156,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -162,3 +189,16 @@ pub(crate) fn conflict(what: &'static str) -> impl FnOnce(sqlx::Error) -> Storag
 pub use applications::AppFields;
 pub use tokens::{Grant, GrantClaim, NewToken, Refresh, RefreshClaim};
 pub use users::NewUser;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_memory_sqlite_is_refused_with_a_clear_error() {
+        for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+            let err = Db::connect(url).await.expect_err(url);
+            assert!(matches!(err, StorageError::MemorySqlite), "{url}: {err}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! refresh token is *claimed* with one conditional `UPDATE … RETURNING`, so two
 //! processes racing on the same value cannot both win.
 
+use super::inline::fetch_optional;
 use super::{Db, Result, now, on_pool, on_writer};
 use crate::model::{TokenInfo, TokenUser};
 use crate::scope::Scopes;
@@ -123,39 +124,131 @@ impl Db {
         let sql = format!(
             "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
         );
-        let claimed: Option<GrantRow> = on_writer!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(code.as_str()).fetch_optional(p).await)?;
+        let t = now();
+        let claimed: Option<GrantRow> = match self {
+            Db::Sqlite { inline, .. } => {
+                inline
+                    .write(|tx| {
+                        use rusqlite::OptionalExtension as _;
+                        tx.prepare_cached(&sql)?
+                            .query_row(rusqlite::params![t, code.as_str()], |r| {
+                                GrantRow::try_from(r)
+                            })
+                            .optional()
+                    })
+                    .await?
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(t)
+                    .bind(code.as_str())
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
         if let Some(row) = claimed {
             return Ok(GrantClaim::Claimed(grant_from_row(row)));
         }
         let sql = format!("SELECT {GRANT_COLUMNS} FROM grants WHERE code_hash = $1");
-        let used: Option<GrantRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(code.as_str()).fetch_optional(p).await)?;
+        let used = fetch_optional!(self, GrantRow, sql.as_str(), code.as_str())?;
         Ok(used.map_or(GrantClaim::NotFound, |r| {
             GrantClaim::Replayed(grant_from_row(r))
         }))
     }
 
-    pub async fn insert_access_token(&self, t: &NewToken<'_>) -> Result<()> {
-        on_writer!(self, p => sqlx::query(
-            "INSERT INTO access_tokens (id, token_hash, application_id, user_id, scope, family_id, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(t.id).bind(t.hash.as_str()).bind(t.application_id).bind(t.user_id)
-            .bind(t.scope.to_string()).bind(t.family_id).bind(t.expires_at).bind(now())
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+    /// Stores a newly issued access token and, when given, its refresh token
+    /// (which records the access token it came with): one transaction.
+    pub async fn store_tokens(
+        &self,
+        access: &NewToken<'_>,
+        refresh: Option<&NewToken<'_>>,
+    ) -> Result<()> {
+        let created = now();
+        match self {
+            Db::Sqlite { inline, .. } => {
+                inline
+                    .write(|tx| {
+                        insert_access_inline(tx, access, created)?;
+                        if let Some(r) = refresh {
+                            insert_refresh_inline(tx, r, access.id, created)?;
+                        }
+                        Ok(())
+                    })
+                    .await
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                insert_access_pg(&mut tx, access, created).await?;
+                if let Some(r) = refresh {
+                    insert_refresh_pg(&mut tx, r, access.id, created).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
     }
 
-    pub async fn insert_refresh_token(
+    /// Spends a refresh token and stores its successors, atomically (RFC 6749 §6
+    /// with rotation): exactly one caller claims it; that caller's transaction also
+    /// deletes the access token issued with the old one (as django-oauth-toolkit
+    /// does) and stores the new pair. Nothing is written when the claim fails.
+    pub async fn rotate_refresh_token(
         &self,
-        t: &NewToken<'_>,
-        access_token_id: &str,
-    ) -> Result<()> {
-        on_writer!(self, p => sqlx::query(
-            "INSERT INTO refresh_tokens (id, token_hash, application_id, user_id, scope, family_id, access_token_id, \
-             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(t.id).bind(t.hash.as_str()).bind(t.application_id).bind(t.user_id)
-            .bind(t.scope.to_string()).bind(t.family_id).bind(access_token_id).bind(t.expires_at).bind(now())
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+        hash: &TokenHash,
+        access: &NewToken<'_>,
+        refresh: &NewToken<'_>,
+    ) -> Result<RefreshClaim> {
+        let sql = format!("{CLAIM_REFRESH} RETURNING {REFRESH_COLUMNS}");
+        let t = now();
+        let claimed: Option<RefreshRow> = match self {
+            Db::Sqlite { inline, .. } => {
+                inline
+                    .write(|tx| {
+                        use rusqlite::OptionalExtension as _;
+                        let row: Option<RefreshRow> = tx
+                            .prepare_cached(&sql)?
+                            .query_row(rusqlite::params![t, hash.as_str()], |r| {
+                                RefreshRow::try_from(r)
+                            })
+                            .optional()?;
+                        if let Some(row) = &row {
+                            if let Some(old) = &row.5 {
+                                tx.prepare_cached(DELETE_ACCESS)?.execute([old])?;
+                            }
+                            insert_access_inline(tx, access, t)?;
+                            insert_refresh_inline(tx, refresh, access.id, t)?;
+                        }
+                        Ok(row)
+                    })
+                    .await?
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                let row: Option<RefreshRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(t)
+                    .bind(hash.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = &row {
+                    if let Some(old) = &row.5 {
+                        sqlx::query(DELETE_ACCESS)
+                            .bind(old)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    insert_access_pg(&mut tx, access, t).await?;
+                    insert_refresh_pg(&mut tx, refresh, access.id, t).await?;
+                }
+                tx.commit().await?;
+                row
+            }
+        };
+        match claimed {
+            Some(row) => Ok(RefreshClaim::Claimed(refresh_from_row(row))),
+            None => Ok(RefreshClaim::Unavailable(
+                self.refresh_token_by_hash(hash).await?,
+            )),
+        }
     }
 
     /// Looks up a live access token with its application and user: the bearer check.
@@ -174,13 +267,17 @@ impl Db {
             Option<i64>,
             Option<i64>,
         );
-        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
+        let row = fetch_optional!(
+            self,
+            Row,
             "SELECT t.id, t.scope, t.expires_at, t.created_at, a.client_id, a.name, \
                     u.id, u.username, u.email, u.groups, u.is_staff, u.is_active \
              FROM access_tokens t JOIN applications a ON a.id = t.application_id \
              LEFT JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2")
-            .bind(hash.as_str()).bind(now()).fetch_optional(p).await)?;
+             WHERE t.token_hash = $1 AND t.expires_at > $2",
+            hash.as_str(),
+            now()
+        )?;
         let Some(r) = row else { return Ok(None) };
         // A deactivated user's tokens stop working at once.
         if r.11 == Some(0) {
@@ -212,24 +309,9 @@ impl Db {
         }))
     }
 
-    /// Spends a refresh token (RFC 6749 §6 with rotation): succeeds for exactly one caller.
-    pub async fn claim_refresh_token(&self, hash: &TokenHash) -> Result<RefreshClaim> {
-        let sql = format!(
-            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL \
-             AND revoked_at IS NULL AND expires_at > $1 RETURNING {REFRESH_COLUMNS}"
-        );
-        let claimed: Option<RefreshRow> = on_writer!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now()).bind(hash.as_str()).fetch_optional(p).await)?;
-        if let Some(row) = claimed {
-            return Ok(RefreshClaim::Claimed(refresh_from_row(row)));
-        }
-        Ok(RefreshClaim::Unavailable(
-            self.refresh_token_by_hash(hash).await?,
-        ))
-    }
-
     pub async fn refresh_token_by_hash(&self, hash: &TokenHash) -> Result<Option<Refresh>> {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
-        let row: Option<RefreshRow> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(hash.as_str()).fetch_optional(p).await)?;
+        let row = fetch_optional!(self, RefreshRow, sql.as_str(), hash.as_str())?;
         Ok(row.map(refresh_from_row))
     }
 
@@ -242,7 +324,7 @@ impl Db {
     }
 
     pub async fn delete_access_token(&self, id: &str) -> Result<()> {
-        on_writer!(self, p => sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_writer!(self, p => sqlx::query(DELETE_ACCESS).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -256,4 +338,93 @@ impl Db {
             .bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
+}
+
+const INSERT_ACCESS: &str = "INSERT INTO access_tokens (id, token_hash, application_id, user_id, scope, \
+     family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, token_hash, application_id, user_id, scope, \
+     family_id, access_token_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const DELETE_ACCESS: &str = "DELETE FROM access_tokens WHERE id = $1";
+/// Single use (RFC 6749 §6 with rotation): only a live, unrotated token is claimed.
+const CLAIM_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 \
+     AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1";
+
+fn insert_access_inline(
+    tx: &rusqlite::Transaction<'_>,
+    t: &NewToken<'_>,
+    created: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(INSERT_ACCESS)?
+        .execute(rusqlite::params![
+            t.id,
+            t.hash.as_str(),
+            t.application_id,
+            t.user_id,
+            t.scope.to_string(),
+            t.family_id,
+            t.expires_at,
+            created
+        ])?;
+    Ok(())
+}
+
+fn insert_refresh_inline(
+    tx: &rusqlite::Transaction<'_>,
+    t: &NewToken<'_>,
+    access_token_id: &str,
+    created: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(INSERT_REFRESH)?
+        .execute(rusqlite::params![
+            t.id,
+            t.hash.as_str(),
+            t.application_id,
+            t.user_id,
+            t.scope.to_string(),
+            t.family_id,
+            access_token_id,
+            t.expires_at,
+            created
+        ])?;
+    Ok(())
+}
+
+async fn insert_access_pg(
+    tx: &mut sqlx::PgTransaction<'_>,
+    t: &NewToken<'_>,
+    created: i64,
+) -> Result<()> {
+    sqlx::query(INSERT_ACCESS)
+        .bind(t.id)
+        .bind(t.hash.as_str())
+        .bind(t.application_id)
+        .bind(t.user_id)
+        .bind(t.scope.to_string())
+        .bind(t.family_id)
+        .bind(t.expires_at)
+        .bind(created)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_refresh_pg(
+    tx: &mut sqlx::PgTransaction<'_>,
+    t: &NewToken<'_>,
+    access_token_id: &str,
+    created: i64,
+) -> Result<()> {
+    sqlx::query(INSERT_REFRESH)
+        .bind(t.id)
+        .bind(t.hash.as_str())
+        .bind(t.application_id)
+        .bind(t.user_id)
+        .bind(t.scope.to_string())
+        .bind(t.family_id)
+        .bind(access_token_id)
+        .bind(t.expires_at)
+        .bind(created)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Users: the resource owners who log in.
 
 use super::applications::search_pattern;
+use super::inline::fetch_optional;
 use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::User;
 
@@ -60,9 +61,10 @@ impl Db {
         Ok(row.map(from_row))
     }
 
+    /// On every refresh (inline on SQLite).
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-        let row: Option<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        let row = fetch_optional!(self, Row, sql.as_str(), id)?;
         Ok(row.map(from_row))
     }
 
