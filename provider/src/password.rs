@@ -3,22 +3,86 @@
 //! Verification of an unknown user still runs a full Argon2id verification
 //! against a dummy hash, so response time does not reveal which usernames exist.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use rand::Rng as _;
+use subtle::ConstantTimeEq as _;
 
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("static Argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("static Argon2 parameters are valid")
+}
+
+/// Stored hashes asking for more memory than this are refused, not computed.
+const MAX_BLOCKS: u32 = 256 * 1024;
+
+/// Argon2's working memory, reused: at most [`concurrent_hashes`] buffers are kept,
+/// allocated once. (Allocating 19 MiB per hash left glibc holding the freed blocks:
+/// hundreds of MiB of RSS after a burst of logins.)
+static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    let mut buf = MEMORY
+        .lock()
+        .ok()
+        .and_then(|mut m| m.pop())
+        .unwrap_or_default();
+    if buf.len() < blocks {
+        buf.resize(blocks, Block::default());
+    }
+    let out = f(&mut buf[..blocks]);
+    // Wipe what the password left in it before it waits for the next hash.
+    buf.fill(Block::default());
+    if let Ok(mut kept) = MEMORY.lock()
+        && kept.len() < concurrent_hashes()
+    {
+        kept.push(buf);
+    }
+    out
+}
+
+/// Argon2 of `password` with `salt` into `out`, in pooled memory.
+fn compute(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> argon2::Result<()> {
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    with_memory(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password, salt, out, memory)
+    })
 }
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash(password: &str) -> anyhow::Result<String> {
-    let hash = hasher()
-        .hash_password(password.as_bytes())
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-    Ok(hash.to_string())
+    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("argon2: {e}");
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let params = params();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    compute(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        &salt,
+        &mut out,
+    )
+    .map_err(|e| err(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| err(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| err(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| err(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 static DUMMY: LazyLock<String> =
@@ -31,13 +95,37 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
         Some(s) => (s, true),
         None => (DUMMY.as_str(), false),
     };
-    let ok = match PasswordHash::new(phc) {
-        Ok(parsed) => hasher()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+    matches(password, phc) && real
+}
+
+fn matches(password: &str, phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
     };
-    ok && real
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::new(parsed.algorithm.as_str()),
+        Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = parsed.version.map_or(Ok(Version::V0x13), Version::try_from);
+    let Ok(version) = version else { return false };
+    if params.m_cost() > MAX_BLOCKS {
+        return false;
+    }
+    let mut out = vec![0u8; expected.len()];
+    compute(
+        algorithm,
+        version,
+        params,
+        password.as_bytes(),
+        &salt,
+        &mut out,
+    )
+    .is_ok()
+        && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 /// Argon2 computations at a time: half the cores (at least one). Each takes
@@ -52,20 +140,29 @@ pub fn concurrent_hashes() -> usize {
 static SLOTS: LazyLock<tokio::sync::Semaphore> =
     LazyLock::new(|| tokio::sync::Semaphore::new(concurrent_hashes()));
 
-/// [`verify`] on the blocking pool, bounded by [`SLOTS`].
+/// [`verify`] on the blocking pool, bounded by [`SLOTS`]. The slot moves into the
+/// blocking task: a client that hangs up mid-hash does not free it before the
+/// hash ends (else cancelled requests could run any number of hashes at once).
 pub async fn verify_bounded(password: String, stored: Option<String>) -> bool {
-    let Ok(_slot) = SLOTS.acquire().await else {
+    let Ok(slot) = SLOTS.acquire().await else {
         return false;
     };
-    tokio::task::spawn_blocking(move || verify(&password, stored.as_deref()))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        verify(&password, stored.as_deref())
+    })
+    .await
+    .unwrap_or(false)
 }
 
-/// [`hash`] on the blocking pool, bounded by [`SLOTS`].
+/// [`hash`] on the blocking pool, bounded by [`SLOTS`] (held as in [`verify_bounded`]).
 pub async fn hash_bounded(password: String) -> anyhow::Result<String> {
-    let _slot = SLOTS.acquire().await?;
-    tokio::task::spawn_blocking(move || hash(&password)).await?
+    let slot = SLOTS.acquire().await?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        hash(&password)
+    })
+    .await?
 }
 
 /// Computes the dummy hash ahead of the first login.
@@ -85,5 +182,25 @@ mod tests {
         assert!(!verify("wrong", Some(&h)));
         assert!(!verify("latchkey-dummy-password", None));
         assert!(!verify("x", Some("not a phc string")));
+    }
+
+    #[test]
+    fn agrees_with_the_argon2_crate_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"pw")
+            .expect("hashes")
+            .to_string();
+        assert!(verify("pw", Some(&theirs)));
+        assert!(!verify("pw2", Some(&theirs)));
+        let ours = hash("pw").expect("hashes");
+        let parsed = PasswordHash::new(&ours).expect("parses");
+        assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
+    }
+
+    #[test]
+    fn absurd_memory_cost_is_refused_not_computed() {
+        let h = hash("pw").expect("hashes").replace("m=19456", "m=4194304");
+        assert!(!verify("pw", Some(&h)));
     }
 }
