@@ -12,9 +12,14 @@
 //! writers queue in-process instead of sleeping in SQLite's busy handler. The
 //! sqlx writer (admin, sessions, cleanup …) takes the same mutex
 //! ([`super::on_writer!`]), so the two never wait on each other's file lock.
+//! A commit writes the WAL only; every [`CHECKPOINT_EVERY`] commits a checkpoint
+//! (copying the WAL into the database file, with `fsync`) runs on the blocking
+//! pool while holding the writer, so it always completes (the WAL then restarts
+//! instead of growing) and never stalls a tokio worker.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -24,11 +29,15 @@ use super::Result;
 /// Read connections kept open between requests (one per busy thread is enough).
 const MAX_IDLE_READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Commits between checkpoints: a token grant writes 5–8 pages, so about
+/// SQLite's default of 1000 WAL pages.
+const CHECKPOINT_EVERY: u64 = 150;
 
 pub struct Inline {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
-    writer: tokio::sync::Mutex<Connection>,
+    writer: Arc<tokio::sync::Mutex<Connection>>,
+    commits: AtomicU64,
 }
 
 impl std::fmt::Debug for Inline {
@@ -54,10 +63,13 @@ impl Inline {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         configure(&writer)?;
+        // Checkpoints are ours (see `write`), not run inside a commit.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(Self {
             path: path.to_owned(),
             readers: Mutex::new(Vec::new()),
-            writer: tokio::sync::Mutex::new(writer),
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            commits: AtomicU64::new(0),
         })
     }
 
@@ -92,10 +104,22 @@ impl Inline {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        let mut conn = self.writer.lock().await;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        let out = {
+            let mut conn = self.writer.lock().await;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            out
+        };
+        if self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == CHECKPOINT_EVERY - 1 {
+            let writer = Arc::clone(&self.writer);
+            tokio::task::spawn_blocking(move || {
+                let conn = writer.blocking_lock();
+                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %err, "WAL checkpoint failed (the next one retries)");
+                }
+            });
+        }
         Ok(out)
     }
 
