@@ -8,5 +8,6 @@ mod authorize;
 mod cli;
 mod multiprocess;
 mod refresh;
+mod storage;
 mod support;
 mod token;

@@ -163,6 +163,11 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The scratch database's URL (`sqlite://…/provider.sqlite3` or `postgres://…`).
+    pub fn database_url(&self) -> &str {
+        &self._scratch.url
+    }
+
     pub async fn user(&self, username: &str, password: &str) {
         management::create_user(
             &self.server.db,
