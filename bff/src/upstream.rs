@@ -122,3 +122,64 @@ pub fn describe(err: &UpstreamError) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// An upstream that reads one request, writes `answer`, then holds the connection.
+    async fn stalling_upstream(answer: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            socket.write_all(answer.as_bytes()).await.expect("write");
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        });
+        format!("http://{addr}/x")
+    }
+
+    fn get(uri: &str) -> Request<Body> {
+        Request::get(uri).body(Body::empty()).expect("request")
+    }
+
+    #[tokio::test]
+    async fn deadline_bounds_the_response_head() {
+        let upstream = Upstream::new(Duration::from_millis(200)).expect("client");
+        let uri = stalling_upstream("").await;
+        let started = Instant::now();
+        let err = upstream.send(get(&uri)).await.expect_err("timed out");
+        assert!(matches!(err, UpstreamError::Timeout), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn deadline_bounds_the_response_body() {
+        let upstream = Upstream::new(Duration::from_millis(200)).expect("client");
+        let uri = stalling_upstream("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc").await;
+        let response = upstream.send(get(&uri)).await.expect("head in time");
+        assert_eq!(response.status(), 200);
+        let started = Instant::now();
+        let body = axum::body::to_bytes(response.into_body(), 1024).await;
+        assert!(body.is_err(), "the stalled body fails");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_a_client_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let uri = format!("http://{}/x", listener.local_addr().expect("addr"));
+        drop(listener);
+        let upstream = Upstream::new(Duration::from_secs(5)).expect("client");
+        let err = upstream.send(get(&uri)).await.expect_err("refused");
+        assert!(matches!(err, UpstreamError::Client(_)), "{err}");
+        assert!(describe(&err).contains("onnect"), "{}", describe(&err));
+    }
+}
