@@ -17,15 +17,18 @@ use crate::config::{Config, SameSite};
 use crate::id_token::Verifier as IdTokenVerifier;
 use crate::metrics::Metrics;
 use crate::provider::{Endpoints, OAuthClient};
-use crate::proxy::Routes;
+use crate::routes::Routes;
 use crate::secret::ClientSecret;
 use crate::store::Store;
+use crate::upstream::Upstream;
 use crate::{csrf, login, logout, metrics, proxy, session};
 
 pub struct AppState {
     pub config: Config,
     /// The one HTTP client: pooled, never follows redirects.
     pub http: reqwest::Client,
+    /// The client of `/api/*` (see [`crate::upstream`]).
+    pub upstream: Upstream,
     pub oauth: OAuthClient,
     pub client_secret: ClientSecret,
     pub endpoints: Endpoints,
@@ -55,6 +58,7 @@ impl AppState {
             None => Store::memory(config.store_timeout()),
         };
         let routes = Routes::new(config.upstream.clone(), &config.routes)?;
+        let upstream = Upstream::new(Duration::from_secs(config.upstream_timeout_seconds))?;
         let id_tokens = IdTokenVerifier::new(
             endpoints.issuer.clone(),
             config.client_id.clone(),
@@ -65,6 +69,7 @@ impl AppState {
             id_tokens,
             config,
             http,
+            upstream,
             oauth,
             client_secret,
             endpoints,

@@ -13,9 +13,11 @@ pub mod metrics;
 pub mod provider;
 pub mod proxy;
 pub mod refresh;
+pub mod routes;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod upstream;
 pub mod userinfo;
 
 pub use app::{AppState, router, serve};

@@ -3,6 +3,10 @@ use std::io::Write;
 use latchkey_bff::{AppState, Config, router};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: per-thread heaps, no arena-lock futex wakeups between the runtime's workers.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

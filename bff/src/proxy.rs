@@ -1,79 +1,30 @@
 //! `ANY /api/*`: forwards to a configured upstream with the session's bearer token
-//! (RFC 6750 §2.1), streaming both bodies.
+//! (RFC 6750 §2.1), streaming both bodies; the route table is in [`crate::routes`].
 
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use tower_sessions::Session;
-use url::Url;
 
 use crate::app::SharedState;
 use crate::error::{Error, Result};
-use crate::refresh;
-use crate::session;
-
-/// Where `/api/*` may go: a default upstream and `PREFIX=URL` routes. Nothing else.
-#[derive(Debug, Clone, Default)]
-pub struct Routes {
-    default: Option<Url>,
-    prefixed: Vec<(String, Url)>,
-}
-
-impl Routes {
-    pub fn new(default: Option<Url>, specs: &[String]) -> anyhow::Result<Self> {
-        let mut prefixed = Vec::new();
-        for spec in specs {
-            let (prefix, url) = spec
-                .split_once('=')
-                .ok_or_else(|| anyhow::anyhow!("route {spec:?} is not PREFIX=URL"))?;
-            prefixed.push((prefix.trim_matches('/').to_owned(), Url::parse(url)?));
-        }
-        // Longest prefix first.
-        prefixed.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        Ok(Self { default, prefixed })
-    }
-
-    /// `rest` is the path after `/api/`. Dot segments are refused so no request can
-    /// climb out of an upstream's base path.
-    pub fn target(&self, rest: &str, query: Option<&str>) -> Option<Url> {
-        let dotty = rest.split('/').any(|segment| {
-            let lower = segment.to_ascii_lowercase().replace("%2e", ".");
-            lower == "." || lower == ".."
-        });
-        if dotty || rest.contains('\\') || rest.to_ascii_lowercase().contains("%2f") {
-            return None;
-        }
-        let (base, remainder) = self
-            .prefixed
-            .iter()
-            .find_map(|(prefix, url)| {
-                let tail = rest.strip_prefix(prefix.as_str())?;
-                (tail.is_empty() || tail.starts_with('/'))
-                    .then(|| (url, tail.trim_start_matches('/')))
-            })
-            .or_else(|| self.default.as_ref().map(|url| (url, rest)))?;
-        let mut target = format!("{}/{}", base.as_str().trim_end_matches('/'), remainder);
-        if let Some(query) = query {
-            target.push('?');
-            target.push_str(query);
-        }
-        Url::parse(&target).ok()
-    }
-}
+use crate::secret::AccessToken;
+use crate::{refresh, session};
 
 /// RFC 9110 §7.6.1 hop-by-hop fields (plus the RFC 7230 ones still seen in the wild).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+    header::PROXY_AUTHENTICATE,
 ];
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -88,30 +39,29 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
-    headers.remove("proxy-authenticate");
 }
 
 /// The browser's credentials never reach an upstream: its `Cookie` (ours, and the
 /// provider's when it shares the host) and any `Authorization` are removed.
-fn request_headers(incoming: &HeaderMap, csrf_header: &str) -> HeaderMap {
-    let mut headers = incoming.clone();
-    strip_hop_by_hop(&mut headers);
+fn request_headers(headers: &mut HeaderMap, csrf_header: &str) {
+    strip_hop_by_hop(headers);
     headers.remove(header::COOKIE);
     headers.remove(header::AUTHORIZATION);
     headers.remove(header::HOST);
     headers.remove(csrf_header);
+    // What the previous client (reqwest) sent by default.
     headers
+        .entry(header::ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
 }
 
-fn response_headers(upstream: &HeaderMap) -> HeaderMap {
-    let mut headers = upstream.clone();
-    strip_hop_by_hop(&mut headers);
+fn response_headers(headers: &mut HeaderMap) {
+    strip_hop_by_hop(headers);
     // Upstream cookies would land on the BFF's origin, next to the session cookie.
     headers.remove(header::SET_COOKIE);
-    headers
 }
 
 fn has_body(method: &Method, headers: &HeaderMap) -> bool {
@@ -152,50 +102,70 @@ pub async fn forward(
     let data = refresh::ensure_fresh(&state, &session, data, None).await?;
     session::touch(&state, &session, &data).await?;
 
-    let headers = request_headers(&parts.headers, &state.config.csrf_header);
     // RFC 9110 §9.2.2: only an idempotent request without a body can be replayed.
     let replayable = parts.method.is_idempotent() && !has_body(&parts.method, &parts.headers);
-    let send = |token: &str, body: reqwest::Body| {
-        state
-            .http
-            .request(parts.method.clone(), target.clone())
-            .headers(headers.clone())
-            .bearer_auth(token)
-            .timeout(std::time::Duration::from_secs(
-                state.config.upstream_timeout_seconds,
-            ))
-            .body(body)
-            .send()
-    };
-    let streamed = if replayable {
-        reqwest::Body::from(Vec::new())
+    let method = parts.method;
+    let mut headers = parts.headers;
+    request_headers(&mut headers, &state.config.csrf_header);
+    // A replayable request keeps what a retry needs; any other streams its body once.
+    let (retry, body) = if replayable {
+        let retry = (method.clone(), target.clone(), headers.clone());
+        (Some(retry), Body::empty())
     } else {
-        reqwest::Body::wrap_stream(body.into_data_stream())
+        (None, body)
     };
-    let started = Instant::now();
-    let mut upstream = send(data.access_token.expose(), streamed)
-        .await
-        .map_err(|e| Error::BadGateway(e.to_string()))?;
-    state.metrics.upstream(started.elapsed());
+    let mut upstream = send(&state, method, target, headers, &data.access_token, body).await?;
 
-    if upstream.status() == reqwest::StatusCode::UNAUTHORIZED && replayable {
+    if upstream.status() == StatusCode::UNAUTHORIZED
+        && let Some((method, target, headers)) = retry
+    {
         // The token we believed valid was refused: one forced refresh, one retry, no loop.
         let fresh =
             refresh::ensure_fresh(&state, &session, data.clone(), Some(&data.access_token)).await?;
-        let started = Instant::now();
-        upstream = send(fresh.access_token.expose(), reqwest::Body::from(Vec::new()))
-            .await
-            .map_err(|e| Error::BadGateway(e.to_string()))?;
-        state.metrics.upstream(started.elapsed());
+        upstream = send(
+            &state,
+            method,
+            target,
+            headers,
+            &fresh.access_token,
+            Body::empty(),
+        )
+        .await?;
     }
 
-    let mut response = Response::builder().status(upstream.status());
-    if let Some(headers) = response.headers_mut() {
-        *headers = response_headers(upstream.headers());
-    }
-    response
-        .body(Body::from_stream(upstream.bytes_stream()))
-        .map_err(|e| Error::Internal(e.to_string()))
+    let (mut parts, body) = upstream.into_parts();
+    response_headers(&mut parts.headers);
+    let mut response = Response::new(body);
+    *response.status_mut() = parts.status;
+    *response.headers_mut() = parts.headers;
+    Ok(response)
+}
+
+/// One upstream exchange with the session's access token (RFC 6750 §2.1).
+async fn send(
+    state: &SharedState,
+    method: Method,
+    target: Uri,
+    mut headers: HeaderMap,
+    token: &AccessToken,
+    body: Body,
+) -> Result<Response> {
+    let mut bearer = HeaderValue::try_from(format!("Bearer {}", token.expose()))
+        .map_err(|e| Error::BadGateway(e.to_string()))?;
+    bearer.set_sensitive(true);
+    headers.insert(header::AUTHORIZATION, bearer);
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = target;
+    *request.headers_mut() = headers;
+    let started = Instant::now();
+    let response = state
+        .upstream
+        .send(request)
+        .await
+        .map_err(|e| Error::BadGateway(crate::upstream::describe(&e)))?;
+    state.metrics.upstream(started.elapsed());
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -203,19 +173,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes() {
-        let routes = Routes::new(
-            Some(Url::parse("http://up/api").expect("url")),
-            &["files=http://files:9000/v1".to_owned()],
-        )
-        .expect("routes");
-        let t = |rest, q| routes.target(rest, q).map(|u| u.to_string());
-        assert_eq!(t("me/", Some("a=1")), Some("http://up/api/me/?a=1".into()));
-        assert_eq!(t("files/x", None), Some("http://files:9000/v1/x".into()));
-        assert_eq!(t("filesx", None), Some("http://up/api/filesx".into()));
-        assert_eq!(t("../admin", None), None);
-        assert_eq!(t("a/%2E%2e/admin", None), None);
-        assert_eq!(t("a%2fb", None), None);
+    fn strips_hop_by_hop_and_cookies_from_responses() {
+        let mut h = HeaderMap::new();
+        h.insert("set-cookie", "a=b".parse().expect("h"));
+        h.insert("connection", "close, x-hop".parse().expect("h"));
+        h.insert("x-hop", "1".parse().expect("h"));
+        h.insert("transfer-encoding", "chunked".parse().expect("h"));
+        h.insert("proxy-authenticate", "Basic".parse().expect("h"));
+        h.insert("content-type", "text/plain".parse().expect("h"));
+        response_headers(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("content-type"));
     }
 
     #[test]
@@ -226,8 +194,12 @@ mod tests {
         h.insert("connection", "keep-alive, x-foo".parse().expect("h"));
         h.insert("x-foo", "1".parse().expect("h"));
         h.insert("x-keep", "1".parse().expect("h"));
-        let out = request_headers(&h, "x-csrf");
-        assert_eq!(out.len(), 1);
-        assert!(out.contains_key("x-keep"));
+        h.insert("x-csrf", "1".parse().expect("h"));
+        h.insert("host", "bff".parse().expect("h"));
+        h.insert("accept", "text/plain".parse().expect("h"));
+        request_headers(&mut h, "x-csrf");
+        assert_eq!(h.len(), 2);
+        assert!(h.contains_key("x-keep"));
+        assert_eq!(h["accept"], "text/plain");
     }
 }
