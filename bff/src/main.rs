@@ -3,9 +3,8 @@ use std::io::Write;
 use latchkey_bff::{AppState, Config, router};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc: per-thread heaps, no arena-lock futex wakeups between the runtime's workers.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// No mimalloc: it took ~7 µs off a proxied request (≈ 15 %) but doubled the RSS
+// (15 → 27 MiB; 36 MiB with 100,000 sessions, over the 30 MiB budget). bench/FINDINGS.md.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 //! Verification of an unknown user still runs a full Argon2id verification
 //! against a dummy hash, so response time does not reveal which usernames exist.
 
-use std::sync::{LazyLock, Mutex};
+use std::sync::LazyLock;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -18,29 +18,19 @@ fn params() -> Params {
 /// Stored hashes asking for more memory than this are refused, not computed.
 const MAX_BLOCKS: u32 = 256 * 1024;
 
-/// Argon2's working memory, reused: at most [`concurrent_hashes`] buffers are kept,
-/// allocated once. (Allocating 19 MiB per hash left glibc holding the freed blocks:
-/// hundreds of MiB of RSS after a burst of logins.)
-static MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+/// Argon2's working memory: a fresh allocation per hash whose *capacity* is above
+/// glibc's largest dynamic mmap threshold (32 MiB on 64-bit), so it is always a
+/// private `mmap` and the `free` is an immediate `munmap`: the memory goes back to
+/// the OS as soon as the hash ends. (A plain 19 MiB `Vec` made glibc raise its mmap
+/// threshold after the first free; later buffers came from per-thread arenas and
+/// stayed: hundreds of MiB of RSS after a burst of logins.) Only the part Argon2
+/// writes (19 MiB) is ever resident; the kernel zeroes the pages before any reuse.
+const UNMAPPED_ON_FREE: usize = 33 * 1024 * 1024 / Block::SIZE;
 
 fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
-    let mut buf = MEMORY
-        .lock()
-        .ok()
-        .and_then(|mut m| m.pop())
-        .unwrap_or_default();
-    if buf.len() < blocks {
-        buf.resize(blocks, Block::default());
-    }
-    let out = f(&mut buf[..blocks]);
-    // Wipe what the password left in it before it waits for the next hash.
-    buf.fill(Block::default());
-    if let Ok(mut kept) = MEMORY.lock()
-        && kept.len() < concurrent_hashes()
-    {
-        kept.push(buf);
-    }
-    out
+    let mut memory: Vec<Block> = Vec::with_capacity(blocks.max(UNMAPPED_ON_FREE));
+    memory.resize(blocks, Block::default());
+    f(&mut memory)
 }
 
 /// Argon2 of `password` with `salt` into `out`, in pooled memory.
