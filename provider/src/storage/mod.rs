@@ -13,6 +13,7 @@ pub mod inline;
 pub mod notes;
 pub mod sessions;
 pub mod throttle;
+pub mod token_writes;
 pub mod tokens;
 pub mod users;
 
@@ -40,6 +41,8 @@ pub enum StorageError {
     Io(#[from] std::io::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
     #[error("in-memory SQLite is not supported: give a file (sqlite://path/to/file.sqlite3)")]
     MemorySqlite,
 }

@@ -61,7 +61,7 @@ pub struct Refresh {
     pub revoked_at: Option<i64>,
 }
 
-type RefreshRow = (
+pub(super) type RefreshRow = (
     String,
     String,
     Option<String>,
@@ -72,9 +72,9 @@ type RefreshRow = (
     Option<i64>,
     Option<i64>,
 );
-const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at";
+pub(super) const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at";
 
-fn refresh_from_row(r: RefreshRow) -> Refresh {
+pub(super) fn refresh_from_row(r: RefreshRow) -> Refresh {
     Refresh {
         id: r.0,
         application_id: r.1,
@@ -156,101 +156,6 @@ impl Db {
         }))
     }
 
-    /// Stores a newly issued access token and, when given, its refresh token
-    /// (which records the access token it came with): one transaction.
-    pub async fn store_tokens(
-        &self,
-        access: &NewToken<'_>,
-        refresh: Option<&NewToken<'_>>,
-    ) -> Result<()> {
-        let created = now();
-        match self {
-            Db::Sqlite { inline, .. } => {
-                inline
-                    .write(|tx| {
-                        insert_access_inline(tx, access, created)?;
-                        if let Some(r) = refresh {
-                            insert_refresh_inline(tx, r, access.id, created)?;
-                        }
-                        Ok(())
-                    })
-                    .await
-            }
-            Db::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                insert_access_pg(&mut tx, access, created).await?;
-                if let Some(r) = refresh {
-                    insert_refresh_pg(&mut tx, r, access.id, created).await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-        }
-    }
-
-    /// Spends a refresh token and stores its successors, atomically (RFC 6749 §6
-    /// with rotation): exactly one caller claims it; that caller's transaction also
-    /// deletes the access token issued with the old one (as django-oauth-toolkit
-    /// does) and stores the new pair. Nothing is written when the claim fails.
-    pub async fn rotate_refresh_token(
-        &self,
-        hash: &TokenHash,
-        access: &NewToken<'_>,
-        refresh: &NewToken<'_>,
-    ) -> Result<RefreshClaim> {
-        let sql = format!("{CLAIM_REFRESH} RETURNING {REFRESH_COLUMNS}");
-        let t = now();
-        let claimed: Option<RefreshRow> = match self {
-            Db::Sqlite { inline, .. } => {
-                inline
-                    .write(|tx| {
-                        use rusqlite::OptionalExtension as _;
-                        let row: Option<RefreshRow> = tx
-                            .prepare_cached(&sql)?
-                            .query_row(rusqlite::params![t, hash.as_str()], |r| {
-                                RefreshRow::try_from(r)
-                            })
-                            .optional()?;
-                        if let Some(row) = &row {
-                            if let Some(old) = &row.5 {
-                                tx.prepare_cached(DELETE_ACCESS)?.execute([old])?;
-                            }
-                            insert_access_inline(tx, access, t)?;
-                            insert_refresh_inline(tx, refresh, access.id, t)?;
-                        }
-                        Ok(row)
-                    })
-                    .await?
-            }
-            Db::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                let row: Option<RefreshRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(t)
-                    .bind(hash.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = &row {
-                    if let Some(old) = &row.5 {
-                        sqlx::query(DELETE_ACCESS)
-                            .bind(old)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    insert_access_pg(&mut tx, access, t).await?;
-                    insert_refresh_pg(&mut tx, refresh, access.id, t).await?;
-                }
-                tx.commit().await?;
-                row
-            }
-        };
-        match claimed {
-            Some(row) => Ok(RefreshClaim::Claimed(refresh_from_row(row))),
-            None => Ok(RefreshClaim::Unavailable(
-                self.refresh_token_by_hash(hash).await?,
-            )),
-        }
-    }
-
     /// Looks up a live access token with its application and user: the bearer check.
     pub async fn access_token_info(&self, hash: &TokenHash) -> Result<Option<TokenInfo>> {
         type Row = (
@@ -324,7 +229,7 @@ impl Db {
     }
 
     pub async fn delete_access_token(&self, id: &str) -> Result<()> {
-        on_writer!(self, p => sqlx::query(DELETE_ACCESS).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_writer!(self, p => sqlx::query(super::token_writes::DELETE_ACCESS).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -338,93 +243,4 @@ impl Db {
             .bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
-}
-
-const INSERT_ACCESS: &str = "INSERT INTO access_tokens (id, token_hash, application_id, user_id, scope, \
-     family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, token_hash, application_id, user_id, scope, \
-     family_id, access_token_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-const DELETE_ACCESS: &str = "DELETE FROM access_tokens WHERE id = $1";
-/// Single use (RFC 6749 §6 with rotation): only a live, unrotated token is claimed.
-const CLAIM_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 \
-     AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1";
-
-fn insert_access_inline(
-    tx: &rusqlite::Transaction<'_>,
-    t: &NewToken<'_>,
-    created: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(INSERT_ACCESS)?
-        .execute(rusqlite::params![
-            t.id,
-            t.hash.as_str(),
-            t.application_id,
-            t.user_id,
-            t.scope.to_string(),
-            t.family_id,
-            t.expires_at,
-            created
-        ])?;
-    Ok(())
-}
-
-fn insert_refresh_inline(
-    tx: &rusqlite::Transaction<'_>,
-    t: &NewToken<'_>,
-    access_token_id: &str,
-    created: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(INSERT_REFRESH)?
-        .execute(rusqlite::params![
-            t.id,
-            t.hash.as_str(),
-            t.application_id,
-            t.user_id,
-            t.scope.to_string(),
-            t.family_id,
-            access_token_id,
-            t.expires_at,
-            created
-        ])?;
-    Ok(())
-}
-
-async fn insert_access_pg(
-    tx: &mut sqlx::PgTransaction<'_>,
-    t: &NewToken<'_>,
-    created: i64,
-) -> Result<()> {
-    sqlx::query(INSERT_ACCESS)
-        .bind(t.id)
-        .bind(t.hash.as_str())
-        .bind(t.application_id)
-        .bind(t.user_id)
-        .bind(t.scope.to_string())
-        .bind(t.family_id)
-        .bind(t.expires_at)
-        .bind(created)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn insert_refresh_pg(
-    tx: &mut sqlx::PgTransaction<'_>,
-    t: &NewToken<'_>,
-    access_token_id: &str,
-    created: i64,
-) -> Result<()> {
-    sqlx::query(INSERT_REFRESH)
-        .bind(t.id)
-        .bind(t.hash.as_str())
-        .bind(t.application_id)
-        .bind(t.user_id)
-        .bind(t.scope.to_string())
-        .bind(t.family_id)
-        .bind(access_token_id)
-        .bind(t.expires_at)
-        .bind(created)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }

@@ -2,14 +2,18 @@
 //! checkpointed (it restarts instead of growing with every commit).
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use latchkey_provider::model::{AppGrant, ClientType};
 use reqwest::StatusCode;
 
 use crate::on_both;
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, eventually};
 
-on_both!(concurrent_grants_all_land_and_the_wal_stays_small);
+on_both!(
+    concurrent_grants_all_land_and_the_wal_stays_small,
+    clients_hanging_up_mid_grant_leave_no_open_transaction
+);
 
 const REQUESTS: usize = 1200;
 const CONCURRENCY: usize = 16;
@@ -49,5 +53,60 @@ async fn concurrent_grants_all_land_and_the_wal_stays_small(b: Backend) {
         // Without checkpoints the WAL would hold every commit: > 20 MiB here.
         let wal = std::fs::metadata(format!("{path}-wal")).unwrap().len();
         assert!(wal < 12 << 20, "WAL is {wal} bytes after {REQUESTS} grants");
+    }
+}
+
+/// Clients that give up mid-request (their futures are dropped inside the grant)
+/// must not leave a pooled connection inside an open transaction: later writes on
+/// it would never commit (a token issued, then unknown to every other connection).
+async fn clients_hanging_up_mid_grant_leave_no_open_transaction(b: Backend) {
+    let Some(t) = TestApp::spawn(b, "hangup").await else {
+        return;
+    };
+    let (id, secret) = t
+        .app(
+            ClientType::Confidential,
+            AppGrant::ClientCredentials,
+            |_| {},
+        )
+        .await;
+    let secret = secret.unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    for timeout_us in (200..3200).step_by(100) {
+        let impatient = reqwest::Client::builder()
+            .timeout(Duration::from_micros(timeout_us))
+            .build()
+            .unwrap();
+        let batch =
+            (0..CONCURRENCY).map(|_| impatient.post(t.url("/oauth2/token/")).form(&form).send());
+        futures_util::future::join_all(batch).await;
+    }
+    if let Some(url) = t.database_url().strip_prefix("postgres") {
+        let pool = sqlx::PgPool::connect(&format!("postgres{url}"))
+            .await
+            .unwrap();
+        let clean = eventually(Duration::from_secs(10), || async {
+            let (open,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            open == 0
+        })
+        .await;
+        assert!(clean, "a pooled connection stayed inside a transaction");
+    }
+    // Every later grant commits: its token works on whichever connection checks it.
+    for _ in 0..2 * CONCURRENCY {
+        let (status, body) = t.token(&form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = body["access_token"].as_str().unwrap();
+        assert_eq!(t.api("/api/me/", token).await, StatusCode::OK);
     }
 }
