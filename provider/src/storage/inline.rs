@@ -78,9 +78,9 @@ impl Inline {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // SQLite's default page cache (2 MiB): 1 MiB cost the bearer check ~2× the CPU
+        // on the bench's database (33 vs 17 µs per request).
         c.busy_timeout(BUSY_TIMEOUT)?;
-        // 1 MiB of page cache (SQLite's default is 2): the OS caches the file anyway.
-        c.pragma_update(None, "cache_size", -1024)?;
         Ok(c)
     }
 
