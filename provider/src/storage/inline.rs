@@ -6,7 +6,10 @@
 //! (`bench/FINDINGS.md`). The queries a token request makes (client lookup, bearer
 //! check, refresh-token lookup, token writes) therefore run here, on rusqlite
 //! connections, synchronously on the tokio worker: a lookup through SQLite's page
-//! cache takes microseconds, less than a wake-up.
+//! cache takes microseconds, less than a wake-up. (In WAL mode a reader never
+//! waits for the writer; where SQLite does make it wait — recovery after a crash,
+//! another process holding an exclusive lock — the 5 s busy timeout bounds how long
+//! that tokio worker is blocked.)
 //!
 //! Writes share one connection behind an async mutex, one transaction per call, so
 //! writers queue in-process instead of sleeping in SQLite's busy handler. The
