@@ -173,35 +173,54 @@ def write_svg(path, rows, title):
         if r["name"] not in names:
             names.append(r["name"])
     conns = sorted({r["conns"] for r in rows})
-    colors = ["#4c78a8", "#f58518", "#54a24b", "#e45756"]
+    groups = []
+    for name in names:
+        values = []
+        for c in conns:
+            r = next((r for r in rows if r["name"] == name and r["conns"] == c), None)
+            values.append(r["rps"] if r else None)
+        groups.append((name, values))
+    bar_chart(path, "Latchkey bench/run — req/s (log scale)", title.splitlines()[0] if title else "",
+              [f"{c} connections" for c in conns], groups, fmt_rate, vmin=1.0)
+
+
+def bar_chart(path, heading, subtitle, series, groups, fmt, vmin=None, colors=None):
+    """Horizontal log-scale bars: one group per label, one bar per series.
+
+    groups: [(label, [value or None for each series])]; fmt(value) labels a bar.
+    """
+    colors = colors or ["#4c78a8", "#f58518", "#54a24b", "#e45756"]
+    values = [v for _, vs in groups for v in vs if v]
+    vmin = vmin or 10 ** math.floor(math.log10(max(min(values), 1)))
+    vmax = max(values) * 1.5
     bar_h, gap, left, width = 11, 8, 270, 560
-    height = 60 + len(names) * (len(conns) * bar_h + gap) + 40
-    vmax = max(r["rps"] for r in rows) * 1.5
-    vmin = 1.0
+    height = 60 + len(groups) * (len(series) * bar_h + gap) + 40
+
     def x(v):
         v = max(v, vmin)
         return left + width * (math.log10(v) - math.log10(vmin)) / (math.log10(vmax) - math.log10(vmin))
-    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" font-family="sans-serif" font-size="11">',
+
+    s = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 140}" height="{height}" font-family="sans-serif" font-size="11">',
          '<rect width="100%" height="100%" fill="white"/>',
-         f'<text x="10" y="18" font-size="13" font-weight="bold">Latchkey bench/run — req/s (log scale)</text>',
-         f'<text x="10" y="34" fill="#555">{html.escape(title.splitlines()[0] if title else "")}</text>']
-    for k, c in enumerate(conns):
-        s.append(f'<rect x="{left + k * 110}" y="42" width="10" height="10" fill="{colors[k % 4]}"/><text x="{left + 14 + k * 110}" y="51">{c} connections</text>')
-    decade = 1
+         f'<text x="10" y="18" font-size="13" font-weight="bold">{html.escape(heading)}</text>',
+         f'<text x="10" y="34" fill="#555">{html.escape(subtitle)}</text>']
+    for k, label in enumerate(series):
+        s.append(f'<rect x="{left + k * 180}" y="42" width="10" height="10" fill="{colors[k % len(colors)]}"/>'
+                 f'<text x="{left + 14 + k * 180}" y="51">{html.escape(label)}</text>')
+    decade = vmin
     while decade <= vmax:
         xv = x(decade)
         s.append(f'<line x1="{xv:.1f}" y1="58" x2="{xv:.1f}" y2="{height - 30}" stroke="#ddd"/>')
-        s.append(f'<text x="{xv:.1f}" y="{height - 16}" text-anchor="middle" fill="#555">{decade:,}</text>')
+        s.append(f'<text x="{xv:.1f}" y="{height - 16}" text-anchor="middle" fill="#555">{decade:,.0f}</text>')
         decade *= 10
     y = 62
-    for name in names:
-        s.append(f'<text x="{left - 6}" y="{y + len(conns) * bar_h / 2 + 4:.1f}" text-anchor="end">{html.escape(name)}</text>')
-        for k, c in enumerate(conns):
-            r = next((r for r in rows if r["name"] == name and r["conns"] == c), None)
-            if r:
-                xv = x(r["rps"])
-                s.append(f'<rect x="{left}" y="{y}" width="{max(xv - left, 1):.1f}" height="{bar_h - 1}" fill="{colors[k % 4]}"/>')
-                s.append(f'<text x="{xv + 4:.1f}" y="{y + bar_h - 2}" fill="#333">{fmt_rate(r["rps"])}</text>')
+    for label, vs in groups:
+        s.append(f'<text x="{left - 6}" y="{y + len(series) * bar_h / 2 + 4:.1f}" text-anchor="end">{html.escape(label)}</text>')
+        for k, v in enumerate(vs):
+            if v:
+                xv = x(v)
+                s.append(f'<rect x="{left}" y="{y}" width="{max(xv - left, 1):.1f}" height="{bar_h - 1}" fill="{colors[k % len(colors)]}"/>')
+                s.append(f'<text x="{xv + 4:.1f}" y="{y + bar_h - 2}" fill="#333">{html.escape(fmt(v))}</text>')
             y += bar_h
         y += gap
     s.append("</svg>")
