@@ -16,27 +16,18 @@ impl Db {
         refresh: Option<&NewToken<'_>>,
     ) -> Result<()> {
         let created = now();
+        let (access, refresh) = (OwnedToken::from(access), refresh.map(OwnedToken::from));
         match self {
             Db::Sqlite { inline, .. } => {
                 inline
-                    .write(|tx| {
-                        insert_access_inline(tx, access, created)?;
-                        if let Some(r) = refresh {
-                            insert_refresh_inline(tx, r, access.id, created)?;
-                        }
-                        Ok(())
-                    })
+                    .write(|tx| insert_pair_inline(tx, &access, refresh.as_ref(), created))
                     .await
             }
             Db::Postgres(p) => {
-                let (p, access) = (p.clone(), OwnedToken::from(access));
-                let refresh = refresh.map(OwnedToken::from);
+                let p = p.clone();
                 detached(async move {
                     let mut tx = p.begin().await?;
-                    insert_access_pg(&mut tx, &access, created).await?;
-                    if let Some(r) = &refresh {
-                        insert_refresh_pg(&mut tx, r, &access.id, created).await?;
-                    }
+                    insert_pair_pg(&mut tx, &access, refresh.as_ref(), created).await?;
                     tx.commit().await?;
                     Ok(())
                 })
@@ -57,6 +48,7 @@ impl Db {
     ) -> Result<RefreshClaim> {
         let sql = format!("{CLAIM_REFRESH} RETURNING {REFRESH_COLUMNS}");
         let t = now();
+        let (access, refresh) = (OwnedToken::from(access), OwnedToken::from(refresh));
         let claimed: Option<RefreshRow> = match self {
             Db::Sqlite { inline, .. } => {
                 inline
@@ -72,8 +64,7 @@ impl Db {
                             if let Some(old) = &row.5 {
                                 tx.prepare_cached(DELETE_ACCESS)?.execute([old])?;
                             }
-                            insert_access_inline(tx, access, t)?;
-                            insert_refresh_inline(tx, refresh, access.id, t)?;
+                            insert_pair_inline(tx, &access, Some(&refresh), t)?;
                         }
                         Ok(row)
                     })
@@ -81,7 +72,6 @@ impl Db {
             }
             Db::Postgres(p) => {
                 let (p, hash) = (p.clone(), hash.as_str().to_owned());
-                let (access, refresh) = (OwnedToken::from(access), OwnedToken::from(refresh));
                 detached(async move {
                     let mut tx = p.begin().await?;
                     let row: Option<RefreshRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -96,8 +86,7 @@ impl Db {
                                 .execute(&mut *tx)
                                 .await?;
                         }
-                        insert_access_pg(&mut tx, &access, t).await?;
-                        insert_refresh_pg(&mut tx, &refresh, &access.id, t).await?;
+                        insert_pair_pg(&mut tx, &access, Some(&refresh), t).await?;
                     }
                     tx.commit().await?;
                     Ok(row)
@@ -127,7 +116,7 @@ async fn detached<T: Send + 'static>(
         .map_err(|e| StorageError::Task(e.to_string()))?
 }
 
-/// A [`NewToken`] the detached PostgreSQL task can own.
+/// A [`NewToken`] the writes (and the detached PostgreSQL task) own.
 struct OwnedToken {
     id: String,
     hash: String,
@@ -154,89 +143,95 @@ impl From<&NewToken<'_>> for OwnedToken {
 
 const INSERT_ACCESS: &str = "INSERT INTO access_tokens (id, token_hash, application_id, user_id, scope, \
      family_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// The same first eight columns as [`INSERT_ACCESS`], then the access token issued with it.
 const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, token_hash, application_id, user_id, scope, \
-     family_id, access_token_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+     family_id, expires_at, created_at, access_token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub(super) const DELETE_ACCESS: &str = "DELETE FROM access_tokens WHERE id = $1";
 /// Single use (RFC 6749 §6 with rotation): only a live, unrotated token is claimed.
 const CLAIM_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 \
      AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1";
 
-fn insert_access_inline(
+/// An access token and, when given, the refresh token issued with it.
+fn insert_pair_inline(
     tx: &rusqlite::Transaction<'_>,
-    t: &NewToken<'_>,
+    access: &OwnedToken,
+    refresh: Option<&OwnedToken>,
     created: i64,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(INSERT_ACCESS)?
-        .execute(rusqlite::params![
-            t.id,
-            t.hash.as_str(),
-            t.application_id,
-            t.user_id,
-            t.scope.to_string(),
-            t.family_id,
-            t.expires_at,
-            created
-        ])?;
+    insert_inline(tx, access, None, created)?;
+    if let Some(r) = refresh {
+        insert_inline(tx, r, Some(&access.id), created)?;
+    }
     Ok(())
 }
 
-fn insert_refresh_inline(
+/// [`insert_pair_inline`] on a PostgreSQL transaction.
+async fn insert_pair_pg(
+    tx: &mut sqlx::PgTransaction<'_>,
+    access: &OwnedToken,
+    refresh: Option<&OwnedToken>,
+    created: i64,
+) -> Result<()> {
+    insert_pg(tx, access, None, created).await?;
+    if let Some(r) = refresh {
+        insert_pg(tx, r, Some(&access.id), created).await?;
+    }
+    Ok(())
+}
+
+/// Inserts an access token (`issued_with: None`) or a refresh token (`Some(access token id)`).
+fn insert_inline(
     tx: &rusqlite::Transaction<'_>,
-    t: &NewToken<'_>,
-    access_token_id: &str,
+    t: &OwnedToken,
+    issued_with: Option<&str>,
     created: i64,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(INSERT_REFRESH)?
-        .execute(rusqlite::params![
-            t.id,
-            t.hash.as_str(),
-            t.application_id,
-            t.user_id,
-            t.scope.to_string(),
-            t.family_id,
-            access_token_id,
-            t.expires_at,
-            created
-        ])?;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![
+        &t.id,
+        &t.hash,
+        &t.application_id,
+        &t.user_id,
+        &t.scope,
+        &t.family_id,
+        &t.expires_at,
+        &created,
+    ];
+    let sql = match &issued_with {
+        None => INSERT_ACCESS,
+        Some(access_id) => {
+            params.push(access_id);
+            INSERT_REFRESH
+        }
+    };
+    tx.prepare_cached(sql)?.execute(params.as_slice())?;
     Ok(())
 }
 
-async fn insert_access_pg(
+/// [`insert_inline`] on a PostgreSQL transaction.
+async fn insert_pg(
     tx: &mut sqlx::PgTransaction<'_>,
     t: &OwnedToken,
+    issued_with: Option<&str>,
     created: i64,
 ) -> Result<()> {
-    sqlx::query(INSERT_ACCESS)
-        .bind(&t.id)
-        .bind(&t.hash)
-        .bind(&t.application_id)
-        .bind(&t.user_id)
-        .bind(&t.scope)
-        .bind(&t.family_id)
-        .bind(t.expires_at)
-        .bind(created)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn insert_refresh_pg(
-    tx: &mut sqlx::PgTransaction<'_>,
-    t: &OwnedToken,
-    access_token_id: &str,
-    created: i64,
-) -> Result<()> {
-    sqlx::query(INSERT_REFRESH)
-        .bind(&t.id)
-        .bind(&t.hash)
-        .bind(&t.application_id)
-        .bind(&t.user_id)
-        .bind(&t.scope)
-        .bind(&t.family_id)
-        .bind(access_token_id)
-        .bind(t.expires_at)
-        .bind(created)
-        .execute(&mut **tx)
-        .await?;
+    let query = sqlx::query(if issued_with.is_some() {
+        INSERT_REFRESH
+    } else {
+        INSERT_ACCESS
+    })
+    .bind(&t.id)
+    .bind(&t.hash)
+    .bind(&t.application_id)
+    .bind(&t.user_id)
+    .bind(&t.scope)
+    .bind(&t.family_id)
+    .bind(t.expires_at)
+    .bind(created);
+    match issued_with {
+        Some(access_id) => query.bind(access_id),
+        None => query,
+    }
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

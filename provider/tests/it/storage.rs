@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use latchkey_provider::model::{AppGrant, ClientType};
 use reqwest::StatusCode;
 
 use crate::on_both;
@@ -16,25 +15,22 @@ on_both!(
 );
 
 const REQUESTS: usize = 1200;
+
+fn client_credentials<'a>(id: &'a str, secret: &'a str) -> [(&'static str, &'a str); 3] {
+    [
+        ("grant_type", "client_credentials"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ]
+}
 const CONCURRENCY: usize = 16;
 
 async fn concurrent_grants_all_land_and_the_wal_stays_small(b: Backend) {
     let Some(t) = TestApp::spawn(b, "storage").await else {
         return;
     };
-    let (id, secret) = t
-        .app(
-            ClientType::Confidential,
-            AppGrant::ClientCredentials,
-            |_| {},
-        )
-        .await;
-    let secret = secret.unwrap();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", id.as_str()),
-        ("client_secret", secret.as_str()),
-    ];
+    let (id, secret) = t.service().await;
+    let form = client_credentials(&id, &secret);
     let mut tokens = Vec::with_capacity(REQUESTS);
     for _ in 0..REQUESTS / CONCURRENCY {
         let batch = (0..CONCURRENCY).map(|_| t.token(&form));
@@ -63,19 +59,8 @@ async fn clients_hanging_up_mid_grant_leave_no_open_transaction(b: Backend) {
     let Some(t) = TestApp::spawn(b, "hangup").await else {
         return;
     };
-    let (id, secret) = t
-        .app(
-            ClientType::Confidential,
-            AppGrant::ClientCredentials,
-            |_| {},
-        )
-        .await;
-    let secret = secret.unwrap();
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", id.as_str()),
-        ("client_secret", secret.as_str()),
-    ];
+    let (id, secret) = t.service().await;
+    let form = client_credentials(&id, &secret);
     for timeout_us in (200..3200).step_by(100) {
         let impatient = reqwest::Client::builder()
             .timeout(Duration::from_micros(timeout_us))

@@ -210,6 +210,18 @@ impl TestApp {
         (app.client_id, secret.map(|s| s.expose().to_owned()))
     }
 
+    /// Registers a confidential `client_credentials` app; returns (client_id, secret).
+    pub async fn service(&self) -> (String, String) {
+        let (id, secret) = self
+            .app(
+                ClientType::Confidential,
+                AppGrant::ClientCredentials,
+                |_| {},
+            )
+            .await;
+        (id, secret.expect("a confidential app has a secret"))
+    }
+
     /// Signs `self.http` in through the login form.
     pub async fn login(&self, username: &str, password: &str) {
         let r = self.login_attempt(username, password).await;

@@ -135,14 +135,7 @@ async fn client_authentication(b: Backend) {
     let Some(t) = TestApp::spawn(b, "client_auth").await else {
         return;
     };
-    let (svc, secret) = t
-        .app(
-            ClientType::Confidential,
-            AppGrant::ClientCredentials,
-            |_| {},
-        )
-        .await;
-    let secret = secret.unwrap();
+    let (svc, secret) = t.service().await;
     let send = |user: &str, pass: &str| {
         t.http
             .post(t.url("/oauth2/token/"))
