@@ -103,6 +103,31 @@ pub struct Config {
     /// Upstream request timeout (whole exchange, streaming included).
     #[arg(long, env = "BFF_UPSTREAM_TIMEOUT_SECONDS", default_value_t = 300)]
     pub upstream_timeout_seconds: u64,
+    /// Server keys mixed into every session's derived keys: one base64 32-byte key per
+    /// line (`openssl rand -base64 32`); the first seals, all open (rotation). Shared by
+    /// all replicas. Without it, the cookie's secret alone derives them.
+    #[arg(long, env = "BFF_SESSION_KEY_FILE")]
+    pub session_key_file: Option<PathBuf>,
+    /// In-memory store: most sessions held; past it new sign-ins get a 503.
+    #[arg(long, env = "BFF_MEMORY_MAX_SESSIONS", default_value_t = 100_000)]
+    pub memory_max_sessions: usize,
+    /// In-memory store: most pre-login records held; past it the oldest go first.
+    #[arg(long, env = "BFF_MEMORY_MAX_LOGINS", default_value_t = 10_000)]
+    pub memory_max_logins: usize,
+    /// `GET /auth/login` per client IP per minute (0: no limit); over it: 429.
+    #[arg(long, env = "BFF_LOGIN_RATE_PER_MINUTE", default_value_t = 30)]
+    pub login_rate_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For/-Proto/-Host` are believed (CIDRs or addresses,
+    /// comma-separated). Everyone else's are dropped.
+    #[arg(long, env = "BFF_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Pass upstream `Access-Control-*` headers to the browser (a deliberate CORS set-up);
+    /// by default they are dropped.
+    #[arg(long, env = "BFF_PASS_CORS_HEADERS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub pass_cors_headers: bool,
+    /// Serve `/metrics` and `/readyz` on this address only (not on `--listen`).
+    #[arg(long, env = "BFF_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {

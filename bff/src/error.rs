@@ -30,6 +30,9 @@ pub enum Error {
     /// A failed login: the browser goes back to the SPA with a readable code.
     #[error("login failed: {0}")]
     Login(&'static str),
+    /// Over a rate limit; retry after the duration.
+    #[error("rate limited")]
+    RateLimited(std::time::Duration),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -99,6 +102,17 @@ impl IntoResponse for Error {
             ),
             Error::BadGateway(_) => {
                 json_error(StatusCode::BAD_GATEWAY, json!({"error": "bad_gateway"}))
+            }
+            Error::RateLimited(wait) => {
+                let mut response = json_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"error": "rate_limited", "error_description": "too many sign-in attempts from this address; retry later"}),
+                );
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                response
             }
             Error::Login(code) => {
                 let target = format!("/?login_error={code}");

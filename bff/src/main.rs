@@ -1,6 +1,6 @@
 use std::io::Write;
 
-use latchkey_bff::{AppState, Config, router};
+use latchkey_bff::{AppState, Config, serve_state};
 use tracing_subscriber::EnvFilter;
 
 // No mimalloc: it took ~7 µs off a proxied request (≈ 15 %) but doubled the RSS
@@ -25,8 +25,5 @@ async fn main() -> anyhow::Result<()> {
         writeln!(out, "bff listening on http://{addr}")?;
         out.flush()?;
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(latchkey_bff::app::shutdown_signal())
-        .await?;
-    Ok(())
+    serve_state(state, listener).await
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use crate::app::SharedState;
+use crate::state::SharedState;
 
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -22,6 +22,8 @@ pub struct Metrics {
     refresh_failures: AtomicU64,
     sessions_created: AtomicU64,
     sessions_destroyed: AtomicU64,
+    logins_rate_limited: AtomicU64,
+    signed_out_everywhere: AtomicU64,
 }
 
 impl Metrics {
@@ -56,6 +58,16 @@ impl Metrics {
 
     pub fn session_destroyed(&self) {
         self.sessions_destroyed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn login_rate_limited(&self) {
+        self.logins_rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sessions ended by one "sign out everywhere".
+    pub fn signed_out_everywhere(&self, sessions: usize) {
+        self.signed_out_everywhere
+            .fetch_add(sessions as u64, Ordering::Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -93,6 +105,18 @@ impl Metrics {
             "bff_sessions_destroyed_total",
             "Sessions destroyed (logout, expiry).",
             &self.sessions_destroyed,
+        );
+        counter(
+            &mut out,
+            "bff_login_rate_limited_total",
+            "GET /auth/login refused by the per-IP rate limit.",
+            &self.logins_rate_limited,
+        );
+        counter(
+            &mut out,
+            "bff_sessions_signed_out_everywhere_total",
+            "Sessions ended by sign-out-everywhere.",
+            &self.signed_out_everywhere,
         );
         let name = "bff_upstream_latency_seconds";
         let _ = writeln!(

@@ -132,14 +132,18 @@ fn spawn_provider(
 
 fn spawn_bff(
     listener: TcpListener,
-    state: latchkey_bff::app::SharedState,
+    state: latchkey_bff::SharedState,
     stop: &Stop,
 ) -> JoinHandle<anyhow::Result<()>> {
     let stop = stop.clone();
     tokio::spawn(async move {
-        let result = axum::serve(listener, latchkey_bff::router(state))
-            .with_graceful_shutdown(stop.wait())
-            .await;
+        let result = axum::serve(
+            listener,
+            latchkey_bff::router(state)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.wait())
+        .await;
         stop.trigger();
         Ok(result?)
     })

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::*;
 
-const RSA_PEM: &str = include_str!("../../tests/fixtures/id_token_test_rsa.pem");
-const EC_PEM: &str = include_str!("../../tests/fixtures/id_token_test_ec.pem");
-const JWKS: &str = include_str!("../../tests/fixtures/id_token_test_jwks.json");
+const RSA_PEM: &str = include_str!("../../../tests/fixtures/id_token_test_rsa.pem");
+const EC_PEM: &str = include_str!("../../../tests/fixtures/id_token_test_ec.pem");
+const JWKS: &str = include_str!("../../../tests/fixtures/id_token_test_jwks.json");
 const ISSUER: &str = "http://127.0.0.1:8000/o";
 const CLIENT: &str = "bff";
 const NONCE: &str = "n-0S6_WzA2Mj";

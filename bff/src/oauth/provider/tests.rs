@@ -1,7 +1,7 @@
 //! Unit tests of provider calls and discovery.
 
 use super::*;
-use crate::discovery::{metadata_urls, same_issuer};
+use crate::oauth::discovery::{metadata_urls, same_issuer};
 
 #[test]
 fn issuer_match_ignores_trailing_slash() {

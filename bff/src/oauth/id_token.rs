@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::RwLock;
 use url::Url;
 
-use crate::provider::PROVIDER_TIMEOUT;
+use crate::oauth::provider::PROVIDER_TIMEOUT;
 use crate::secret::IdToken;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.

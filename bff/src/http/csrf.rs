@@ -1,27 +1,34 @@
-//! CSRF defence for state-changing requests (draft-ietf-oauth-browser-based-apps,
-//! BFF section: a custom header plus an Origin check; SameSite alone is not enough).
+//! CSRF defence on every request to the BFF's API and on logout (RFC 10017, the BCP for
+//! browser-based apps: a custom header plus an Origin / `Sec-Fetch-Site` check; SameSite
+//! alone is not enough — a `Lax` cookie rides along on cross-site top-level GETs, and
+//! sibling subdomains are "same-site").
+//!
+//! Every method: a foreign `Origin`, or without one a `Sec-Fetch-Site` other than
+//! `same-origin`/`none`, is refused. Unsafe methods (RFC 9110 §9.2.1) also need the
+//! custom header, which no cross-origin page can set without a CORS preflight (we answer
+//! none).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::SharedState;
 use crate::error::{Error, Result};
+use crate::state::SharedState;
 
-/// Safe methods (RFC 9110 §9.2.1) pass; everything else needs the header and a good origin.
 pub fn check(
     method: &Method,
     headers: &HeaderMap,
     header_name: &str,
     allowed: &[String],
 ) -> Result<()> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return Ok(());
-    }
-    // A custom header cannot be set cross-origin without a CORS preflight (we answer none).
-    if headers.get(header_name).and_then(|v| v.to_str().ok()) != Some("1") {
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && headers.get(header_name).and_then(|v| v.to_str().ok()) != Some("1") {
         return Err(Error::Forbidden("missing anti-CSRF header"));
+    }
+    let mut origins = headers.get_all("origin").iter();
+    if let (Some(_), Some(_)) = (origins.next(), origins.next()) {
+        return Err(Error::Forbidden("origin not allowed"));
     }
     if let Some(origin) = headers.get("origin") {
         let origin = origin.to_str().unwrap_or_default();
@@ -69,6 +76,14 @@ mod tests {
             check(&m, &headers(h), "x-csrf", &allowed).is_ok()
         };
         assert!(check(Method::GET, &[]));
+        assert!(check(Method::GET, &[("sec-fetch-site", "same-origin")]));
+        assert!(check(Method::GET, &[("sec-fetch-site", "none")]));
+        // RFC 10017: every API request, reads included.
+        assert!(!check(Method::GET, &[("sec-fetch-site", "cross-site")]));
+        assert!(!check(Method::GET, &[("sec-fetch-site", "same-site")]));
+        assert!(!check(Method::HEAD, &[("origin", "https://evil.example")]));
+        assert!(!check(Method::GET, &[("origin", "null")]));
+        assert!(check(Method::GET, &[("origin", "http://localhost:3000")]));
         assert!(!check(Method::POST, &[]));
         assert!(check(Method::POST, &[("x-csrf", "1")]));
         assert!(check(

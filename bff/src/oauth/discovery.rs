@@ -4,7 +4,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use url::Url;
 
-use crate::provider::PROVIDER_TIMEOUT;
+use crate::oauth::provider::PROVIDER_TIMEOUT;
 
 #[derive(Debug, Deserialize)]
 pub struct Metadata {

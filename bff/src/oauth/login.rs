@@ -2,30 +2,34 @@
 //! (RFC 6749 §4.1, RFC 7636) run by this confidential client.
 //!
 //! With `openid` in the scope, a `nonce` (OIDC Core §3.1.2.1) is sent too, and the ID Token
-//! of the token response is validated (OIDC Core §3.1.3.7, `crate::id_token`) before the
+//! of the token response is validated (OIDC Core §3.1.3.7, `crate::oauth::id_token`) before the
 //! session exists; its minimal claims are the user info when userinfo gives none.
 //!
-//! Pre-login state (`state`, PKCE verifier, nonce, `return_to`) lives in the session store under
-//! its own random id, referenced by a separate short-lived `SameSite=Lax` cookie: the
-//! callback is a cross-site navigation from the provider, on which a `SameSite=Strict`
-//! session cookie would not be sent.
+//! Pre-login state (`state`, PKCE verifier, nonce, `return_to`) is a sealed record of its
+//! own kind ([`crate::session::ticket::Kind::Login`]) under its own random ticket, carried
+//! by a separate short-lived `SameSite=Lax` cookie: the callback is a cross-site navigation
+//! from the provider, on which a `SameSite=Strict` session cookie would not be sent. Only
+//! a login ticket can find (and consume) a login record: a session cookie sent as the
+//! login cookie finds nothing and destroys nothing.
+//!
+//! `GET /auth/login` is rate-limited per client IP (`--login-rate-per-minute`): each call
+//! stores a record, and anonymous callers must not be able to fill the store.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use oauth2::{CsrfToken, PkceCodeChallenge, Scope};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
-use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::SessionStore;
+use tower_sessions::session::Id;
 
-use crate::app::SharedState;
 use crate::error::{Error, Result, found};
-use crate::session::{self, SessionData, now};
+use crate::http::client_ip;
+use crate::session::{self, Owner, SessionData, now};
+use crate::state::SharedState;
 
 const LOGIN_TTL_SECONDS: i64 = 600;
 
@@ -103,19 +107,33 @@ pub async fn login(
         return_to,
         nonce,
     };
-    let mut record = Record {
-        id: Id::default(),
-        data: HashMap::from([(
-            "login".to_owned(),
+    let ticket = state
+        .store
+        .create_login(
             serde_json::to_value(&pre_login).map_err(|e| Error::Internal(e.to_string()))?,
-        )]),
-        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::seconds(LOGIN_TTL_SECONDS),
-    };
-    state.store.create(&mut record).await?;
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(LOGIN_TTL_SECONDS),
+        )
+        .await?;
     let mut response = found(url.as_str());
-    let cookie = login_cookie(&state, record.id.to_string(), LOGIN_TTL_SECONDS);
+    let cookie = login_cookie(&state, ticket.to_string(), LOGIN_TTL_SECONDS);
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// `GET /auth/login` per client IP: over the limit → 429 with `Retry-After`.
+pub async fn rate_limit(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(peer) = client_ip::peer(&request) {
+        let client = client_ip::client(request.headers(), peer, &state.trusted_proxies);
+        if let Err(wait) = state.login_limiter.check(client) {
+            state.metrics.login_rate_limited();
+            return Error::RateLimited(wait).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 #[derive(Deserialize)]
@@ -168,11 +186,11 @@ async fn complete(
     let id: Id = read_cookie(headers, state.config.login_cookie_name())
         .and_then(|v| v.parse().ok())
         .ok_or(Error::Login("no_login_in_progress"))?;
-    let record = state.store.load(&id).await?;
-    // Single use: delete before anything else can fail.
-    state.store.delete(&id).await?;
-    let pre_login: PreLogin = record
-        .and_then(|r| r.data.get("login").cloned())
+    // Single use: consumed before anything else can fail.
+    let pre_login: PreLogin = state
+        .store
+        .take_login(&id)
+        .await?
         .and_then(|v| serde_json::from_value(v).ok())
         .ok_or(Error::Login("no_login_in_progress"))?;
     // RFC 6749 §10.12: `state` binds the callback to this browser; compare in constant time.
@@ -197,7 +215,8 @@ async fn complete(
     }
     let code = query.code.ok_or(Error::Login("missing_code"))?;
     let tokens =
-        crate::provider::exchange_code(&state.oauth, &state.http, code, pre_login.verifier).await?;
+        crate::oauth::provider::exchange_code(&state.oauth, &state.http, code, pre_login.verifier)
+            .await?;
     // OIDC Core §3.1.3.7: an ID Token, when there is one, must validate, or no session.
     let id_claims = match &tokens.id_token {
         Some(id_token) => Some(
@@ -217,13 +236,24 @@ async fn complete(
             None
         }
     };
-    let user = crate::userinfo::resolve(
+    let sid = id_claims
+        .as_ref()
+        .and_then(|c| c.get("sid"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let user = crate::oauth::userinfo::resolve(
         &state.http,
         state.endpoints.userinfo.as_ref(),
         &tokens.access_token,
         id_claims,
     )
     .await;
+    let sub = match user.get("sub") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let absolute = i64::try_from(state.config.absolute_timeout_seconds).unwrap_or(i64::MAX);
     let data = SessionData {
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
@@ -233,10 +263,27 @@ async fn complete(
         user,
         created_at: now(),
         last_seen: now(),
+        ends_at: now().saturating_add(absolute),
+        sub,
+        sid,
     };
     // Session fixation: a new id for the authenticated session.
     session.cycle_id().await?;
     session::write(session, &data).await?;
+    let ticket = session
+        .id()
+        .ok_or(Error::Internal("session not saved".into()))?;
+    let mut owners = Vec::new();
+    if let Some(sub) = &data.sub {
+        owners.push(Owner::Subject(sub));
+    }
+    if let Some(sid) = &data.sid {
+        owners.push(Owner::ProviderSession(sid));
+    }
+    state
+        .store
+        .index_session(&ticket, &owners, data.ends_at)
+        .await?;
     state.metrics.session_created();
     Ok(pre_login.return_to)
 }

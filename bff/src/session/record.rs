@@ -10,9 +10,11 @@ use tower_sessions::Session;
 use tower_sessions::session::Id;
 use tower_sessions::session_store::SessionStore;
 
-use crate::app::SharedState;
+use super::store::Store;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::secret::{AccessToken, RefreshToken};
+use crate::state::SharedState;
 
 /// The one key under which the record's data lives.
 pub const KEY: &str = "bff";
@@ -37,6 +39,15 @@ pub struct SessionData {
     /// Last sliding-expiry write, unix seconds.
     #[serde(rename = "seen")]
     pub last_seen: i64,
+    /// End of the absolute lifetime, unix seconds.
+    #[serde(rename = "end")]
+    pub ends_at: i64,
+    /// The user's subject (userinfo or ID Token `sub`): the per-user index's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The provider's session id (ID Token `sid`, OIDC Back-Channel Logout §2.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 pub fn now() -> i64 {
@@ -44,14 +55,14 @@ pub fn now() -> i64 {
 }
 
 /// The session of this request: one store read (cached by tower-sessions for the request).
-pub async fn current(state: &SharedState, session: &Session) -> Result<SessionData> {
+/// Past its absolute lifetime it is ended here.
+pub async fn current(metrics: &Metrics, session: &Session) -> Result<SessionData> {
     let data = session
         .get::<SessionData>(KEY)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let absolute = i64::try_from(state.config.absolute_timeout_seconds).unwrap_or(i64::MAX);
-    if now() >= data.created_at.saturating_add(absolute) {
-        end(state, session).await?;
+    if now() >= data.ends_at {
+        end(metrics, session).await?;
         return Err(Error::SessionExpired);
     }
     Ok(data)
@@ -59,8 +70,8 @@ pub async fn current(state: &SharedState, session: &Session) -> Result<SessionDa
 
 /// Reads the record straight from the store (not tower-sessions' per-request cache):
 /// another request or replica may have refreshed the tokens meanwhile.
-pub async fn reload(state: &SharedState, id: &Id) -> Result<Option<SessionData>> {
-    let Some(record) = state.store.load(id).await? else {
+pub async fn reload(store: &Store, ticket: &Id) -> Result<Option<SessionData>> {
+    let Some(record) = store.load(ticket).await? else {
         return Ok(None);
     };
     Ok(record
@@ -80,40 +91,45 @@ pub async fn write(session: &Session, data: &SessionData) -> Result<()> {
 }
 
 /// Destroys the session in the store; tower-sessions then expires the cookie.
-pub async fn end(state: &SharedState, session: &Session) -> Result<()> {
+pub async fn end(metrics: &Metrics, session: &Session) -> Result<()> {
     session.flush().await?;
-    state.metrics.session_destroyed();
+    metrics.session_destroyed();
     Ok(())
 }
 
 /// Coarse sliding idle expiry: at most one write per quarter idle period (and never under
 /// a concurrent refresh: the write is made from a fresh store read while holding the lock).
-pub async fn touch(state: &SharedState, session: &Session, data: &SessionData) -> Result<()> {
-    let interval = i64::try_from(state.config.idle_timeout_seconds / 4).unwrap_or(i64::MAX);
+pub async fn touch(
+    store: &Store,
+    idle_timeout_seconds: u64,
+    session: &Session,
+    data: &SessionData,
+) -> Result<()> {
+    let interval = i64::try_from(idle_timeout_seconds / 4).unwrap_or(i64::MAX);
     if now() - data.last_seen < interval.max(1) {
         return Ok(());
     }
     let Some(id) = session.id() else {
         return Ok(());
     };
-    let Some(guard) = state.store.lock(id, std::time::Duration::ZERO).await? else {
+    let Some(guard) = store.lock(&id, std::time::Duration::ZERO).await? else {
         return Ok(()); // someone is refreshing: they write anyway.
     };
     let result = async {
-        if let Some(mut fresh) = reload(state, &id).await? {
+        if let Some(mut fresh) = reload(store, &id).await? {
             fresh.last_seen = now();
             write(session, &fresh).await?;
         }
         Ok(())
     }
     .await;
-    state.store.unlock(guard).await;
+    store.unlock(guard).await;
     result
 }
 
 /// `GET /auth/session`: who is logged in; never any token.
 pub async fn info(State(state): State<SharedState>, session: Session) -> Result<Response> {
-    let data = match current(&state, &session).await {
+    let data = match current(&state.metrics, &session).await {
         Ok(data) => data,
         Err(Error::Unauthenticated | Error::SessionExpired) => {
             return Ok((
@@ -124,13 +140,12 @@ pub async fn info(State(state): State<SharedState>, session: Session) -> Result<
         }
         Err(err) => return Err(err),
     };
-    let absolute = i64::try_from(state.config.absolute_timeout_seconds).unwrap_or(i64::MAX);
     Ok(Json(json!({
         "authenticated": true,
         "user": data.user,
         "scope": data.scope,
         "expires_at": data.expires_at,
-        "session_expires_at": data.created_at.saturating_add(absolute),
+        "session_expires_at": data.ends_at,
     }))
     .into_response())
 }

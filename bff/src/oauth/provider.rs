@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{ClientAuth, Config};
-use crate::discovery::discover;
 use crate::error::{Error, Result};
+use crate::oauth::discovery::discover;
 use crate::secret::{AccessToken, ClientSecret, IdToken, RefreshToken};
 
 /// The token response's OpenID Connect field (OIDC Core §3.1.3.3).

@@ -1,7 +1,15 @@
-//! State, router and server.
+//! The HTTP surface: the router, its middleware, the listeners.
+//!
+//! `/auth/*` and `/api/*` get a session; `/auth/logout` and `/api/*` also the CSRF check.
+//! `/metrics` and `/readyz` are served on `--metrics-listen` when it is set (and then
+//! only there), else on the main listener.
 
-use std::sync::Arc;
-use std::time::Duration;
+pub mod client_ip;
+pub mod cookies;
+pub mod csrf;
+pub mod rate_limit;
+
+use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -14,71 +22,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{Config, SameSite};
-use crate::id_token::Verifier as IdTokenVerifier;
-use crate::metrics::Metrics;
-use crate::provider::{Endpoints, OAuthClient};
-use crate::routes::Routes;
-use crate::secret::ClientSecret;
-use crate::store::Store;
-use crate::upstream::Upstream;
-use crate::{csrf, login, logout, metrics, proxy, session};
-
-pub struct AppState {
-    pub config: Config,
-    /// The one HTTP client: pooled, never follows redirects.
-    pub http: reqwest::Client,
-    /// The client of `/api/*` (see [`crate::upstream`]).
-    pub upstream: Upstream,
-    pub oauth: OAuthClient,
-    pub client_secret: ClientSecret,
-    pub endpoints: Endpoints,
-    /// Validates ID Tokens; holds the cached JWKS.
-    pub id_tokens: IdTokenVerifier,
-    pub store: Store,
-    pub metrics: Metrics,
-    pub routes: Routes,
-    pub allowed_origins: Vec<String>,
-}
-
-pub type SharedState = Arc<AppState>;
-
-impl AppState {
-    pub async fn new(config: Config) -> anyhow::Result<SharedState> {
-        let http = reqwest::Client::builder()
-            // oauth2's advice: no redirects (SSRF); a proxy passes 3xx through anyway.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
-        let endpoints = Endpoints::resolve(&http, &config).await?;
-        let client_secret = config.client_secret()?;
-        let oauth = crate::provider::oauth_client(&config, &endpoints, &client_secret)?;
-        let store = match &config.redis_url {
-            Some(url) => Store::redis(url, config.store_timeout()).await?,
-            None => Store::memory(config.store_timeout()),
-        };
-        let routes = Routes::new(config.upstream.clone(), &config.routes)?;
-        let upstream = Upstream::new(Duration::from_secs(config.upstream_timeout_seconds))?;
-        let id_tokens = IdTokenVerifier::new(
-            endpoints.issuer.clone(),
-            config.client_id.clone(),
-            endpoints.jwks.clone(),
-        );
-        Ok(Arc::new(AppState {
-            allowed_origins: config.allowed_origins(),
-            id_tokens,
-            config,
-            http,
-            upstream,
-            oauth,
-            client_secret,
-            endpoints,
-            store,
-            metrics: Metrics::default(),
-            routes,
-        }))
-    }
-}
+use crate::oauth::{login, logout};
+use crate::state::{AppState, SharedState};
+use crate::{metrics, proxy, session};
 
 async fn healthz() -> &'static str {
     "ok"
@@ -159,16 +105,28 @@ pub fn router(state: SharedState) -> Router {
             csrf::middleware,
         ));
     let with_session = Router::new()
-        .route("/auth/login", get(login::login))
+        .route(
+            "/auth/login",
+            get(login::login).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                login::rate_limit,
+            )),
+        )
         .route("/auth/callback", get(login::callback))
         .route("/auth/session", get(session::info))
         .merge(protected)
-        .layer(sessions);
+        .layer(sessions)
+        // Before tower-sessions reads the cookie: two session cookies are no session.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cookies::drop_duplicate_session_cookies,
+        ));
     let mut app = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::handler))
         .merge(with_session);
+    if config.metrics_listen.is_none() {
+        app = app.merge(operations());
+    }
     if let Some(dir) = &config.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
@@ -180,12 +138,41 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// Serves the BFF on an already-bound listener until SIGINT/SIGTERM.
+/// `/readyz` and `/metrics`, for the main listener or `--metrics-listen`.
+fn operations() -> Router<SharedState> {
+    Router::new()
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::handler))
+}
+
+/// Serves the BFF on an already-bound listener until SIGINT/SIGTERM (and the metrics
+/// listener when `--metrics-listen` is set). Peers' addresses reach the handlers
+/// (`ConnectInfo`): the login rate limit and `X-Forwarded-For` need them.
 pub async fn serve(config: Config, listener: TcpListener) -> anyhow::Result<()> {
     let state = AppState::new(config).await?;
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_state(state, listener).await
+}
+
+pub async fn serve_state(state: SharedState, listener: TcpListener) -> anyhow::Result<()> {
+    if let Some(addr) = state.config.metrics_listen {
+        let metrics = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics and readiness listening");
+        let app = operations().with_state(state.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(metrics, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+            {
+                tracing::warn!(error = %err, "metrics listener stopped");
+            }
+        });
+    }
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

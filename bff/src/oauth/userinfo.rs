@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::provider::PROVIDER_TIMEOUT;
+use crate::oauth::provider::PROVIDER_TIMEOUT;
 use crate::secret::AccessToken;
 
 /// Why the userinfo endpoint gave nothing.
