@@ -64,10 +64,9 @@ impl Metrics {
         self.logins_rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Sessions ended by one "sign out everywhere".
-    pub fn signed_out_everywhere(&self, sessions: usize) {
-        self.signed_out_everywhere
-            .fetch_add(sessions as u64, Ordering::Relaxed);
+    /// One "sign out everywhere".
+    pub fn signed_out_everywhere(&self) {
+        self.signed_out_everywhere.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -114,8 +113,8 @@ impl Metrics {
         );
         counter(
             &mut out,
-            "bff_sessions_signed_out_everywhere_total",
-            "Sessions ended by sign-out-everywhere.",
+            "bff_sign_out_everywhere_total",
+            "Sign-outs of every session of a user.",
             &self.signed_out_everywhere,
         );
         let name = "bff_upstream_latency_seconds";
@@ -139,10 +138,24 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: the counters, plus the in-memory store's sizes when it runs.
 pub async fn handler(State(state): State<SharedState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut out = state.metrics.render();
+    if let Some(memory) = state.store.memory_backend() {
+        let (sessions, logins) = memory.counts();
+        for (name, help, value) in [
+            ("bff_memory_sessions", "Sessions held in memory.", sessions),
+            (
+                "bff_memory_logins",
+                "Pre-login records held in memory.",
+                logins,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

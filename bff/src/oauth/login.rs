@@ -28,7 +28,7 @@ use tower_sessions::session::Id;
 
 use crate::error::{Error, Result, found};
 use crate::http::client_ip;
-use crate::session::{self, Owner, SessionData, now};
+use crate::session::{self, SessionData, now};
 use crate::state::SharedState;
 
 const LOGIN_TTL_SECONDS: i64 = 600;
@@ -273,16 +273,9 @@ async fn complete(
     let ticket = session
         .id()
         .ok_or(Error::Internal("session not saved".into()))?;
-    let mut owners = Vec::new();
-    if let Some(sub) = &data.sub {
-        owners.push(Owner::Subject(sub));
-    }
-    if let Some(sid) = &data.sid {
-        owners.push(Owner::ProviderSession(sid));
-    }
     state
         .store
-        .index_session(&ticket, &owners, data.ends_at)
+        .index_session(&ticket, &data.owners(), data.ends_at)
         .await?;
     state.metrics.session_created();
     Ok(pre_login.return_to)

@@ -40,11 +40,14 @@ pub async fn logout(
         )
         .await;
     }
+    if let Some(ticket) = session.id() {
+        state.store.unindex_session(&ticket, &data.owners()).await?;
+    }
     session::end(&state.metrics, &session).await?;
     let everywhere = matches!(query.everywhere.as_deref(), Some("true" | "1"));
     if everywhere && let Some(sub) = &data.sub {
         let ended = state.store.end_sessions(Owner::Subject(sub)).await?;
-        state.metrics.signed_out_everywhere(ended);
+        state.metrics.signed_out_everywhere();
         tracing::info!(sessions = ended, "signed out everywhere");
     }
     Ok(StatusCode::NO_CONTENT)

@@ -10,7 +10,6 @@
 //! one key at a time after the index is read).
 
 use fred::prelude::LuaInterface;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
@@ -45,6 +44,9 @@ const ADD_SCRIPT: &str = "redis.call('zremrangebyscore', KEYS[1], '-inf', ARGV[3
      redis.call('expire', KEYS[1], ARGV[4]) return 1";
 const TAKE_SCRIPT: &str = "local m = redis.call('zrangebyscore', KEYS[1], '(' .. ARGV[1], '+inf') \
      redis.call('del', KEYS[1]) return m";
+
+const REMOVE_SCRIPT: &str = "redis.call('zrem', KEYS[1], ARGV[1]) \
+     if redis.call('zcard', KEYS[1]) == 0 then redis.call('del', KEYS[1]) end return 1";
 
 fn backend_error(e: &fred::error::Error) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
@@ -84,6 +86,31 @@ impl Store {
         Ok(())
     }
 
+    /// Takes the session of `ticket` off its owners' indexes (at logout).
+    pub async fn unindex_session(
+        &self,
+        ticket: &Id,
+        owners: &[Owner<'_>],
+    ) -> session_store::Result<()> {
+        let member = self.storage_id(ticket);
+        for owner in owners {
+            let name = owner.index_name();
+            match &self.backend {
+                Backend::Memory(m) => m.index_remove(&name, &member),
+                Backend::Redis(_, pool) => {
+                    let remove = pool.eval::<i64, _, _, _>(
+                        REMOVE_SCRIPT,
+                        vec![name],
+                        vec![member.to_string()],
+                    );
+                    self.bounded(async { remove.await.map_err(|e| backend_error(&e)) })
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Ends every live session of `owner`; returns how many were listed.
     pub async fn end_sessions(&self, owner: Owner<'_>) -> session_store::Result<usize> {
         let name = owner.index_name();
@@ -110,23 +137,16 @@ impl Store {
 
 /// After a re-seal under a new server key: list the new storage id too.
 pub(super) async fn reindex(store: &Store, record: &Record) -> session_store::Result<()> {
-    let Some(data) = record.data.get(crate::session::KEY) else {
+    let Some(data) = record
+        .data
+        .get(crate::session::KEY)
+        .and_then(|v| serde_json::from_value::<crate::session::SessionData>(v.clone()).ok())
+    else {
         return Ok(());
     };
-    let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-    let (sub, sid) = (text("sub"), text("sid"));
-    let mut owners = Vec::new();
-    if let Some(sub) = &sub {
-        owners.push(Owner::Subject(sub));
-    }
-    if let Some(sid) = &sid {
-        owners.push(Owner::ProviderSession(sid));
-    }
-    let until = data
-        .get("end")
-        .and_then(Value::as_i64)
-        .unwrap_or_else(|| now() + 86_400);
-    store.index_session(&record.id, &owners, until).await
+    store
+        .index_session(&record.id, &data.owners(), data.ends_at)
+        .await
 }
 
 #[cfg(test)]

@@ -162,6 +162,16 @@ impl MemoryStore {
             .insert(member, until);
     }
 
+    pub fn index_remove(&self, name: &str, member: &Id) {
+        let mut inner = self.lock();
+        if let Some(members) = inner.index.get_mut(name) {
+            members.remove(member);
+            if members.is_empty() {
+                inner.index.remove(name);
+            }
+        }
+    }
+
     /// Removes the index and returns its live members.
     pub fn index_take(&self, name: &str) -> Vec<Id> {
         let now = OffsetDateTime::now_utc().unix_timestamp();

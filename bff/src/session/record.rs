@@ -80,6 +80,20 @@ pub async fn reload(store: &Store, ticket: &Id) -> Result<Option<SessionData>> {
         .and_then(|v| serde_json::from_value(v.clone()).ok()))
 }
 
+impl SessionData {
+    /// Whose session this is, for the per-user index.
+    pub fn owners(&self) -> Vec<super::Owner<'_>> {
+        let mut owners = Vec::new();
+        if let Some(sub) = &self.sub {
+            owners.push(super::Owner::Subject(sub));
+        }
+        if let Some(sid) = &self.sid {
+            owners.push(super::Owner::ProviderSession(sid));
+        }
+        owners
+    }
+}
+
 /// Writes new data now (not at the end of the request), so other replicas see it.
 pub async fn write(session: &Session, data: &SessionData) -> Result<()> {
     session

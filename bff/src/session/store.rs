@@ -334,6 +334,20 @@ mod tests {
         );
     }
 
+    /// Records of the earlier format (plain data under the cookie's own id) are refused.
+    #[tokio::test]
+    async fn records_of_the_previous_format_are_refused() {
+        let store = Store::memory(Duration::from_secs(1), limits(), Keyring::default());
+        let mut old = session(serde_json::json!({"at": "lka_old_format"}));
+        let backend = store.memory_backend().expect("memory");
+        backend.create(&mut old).await.expect("old record");
+        assert!(store.load(&old.id).await.expect("load").is_none());
+        assert!(
+            backend.load(&old.id).await.expect("load").is_some(),
+            "left to expire"
+        );
+    }
+
     #[tokio::test]
     async fn save_does_not_resurrect_a_deleted_session() {
         let store = Store::memory(Duration::from_secs(1), limits(), Keyring::default());

@@ -387,9 +387,17 @@ async fn echo(State(seen): State<EchoState>, request: Request) -> Response {
         "method": entry.method, "uri": entry.uri, "headers": headers,
     }))
     .into_response();
-    response
-        .headers_mut()
-        .insert("set-cookie", "upstream=1; Path=/".parse().expect("header"));
+    // What an upstream might send that would change the browser's view of the BFF's origin.
+    for (name, value) in [
+        ("set-cookie", "upstream=1; Path=/"),
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-credentials", "true"),
+        ("clear-site-data", "\"cookies\""),
+    ] {
+        response
+            .headers_mut()
+            .insert(name, value.parse().expect("header"));
+    }
     response
 }
 

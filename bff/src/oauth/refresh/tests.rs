@@ -88,7 +88,7 @@ async fn twenty_concurrent_requests_refresh_once() {
         let session = handle(&store, id);
         let refresher = &refresher;
         async move {
-            let current = session::current(&metrics, &session).await.expect("current");
+            let current = session::current(metrics, &session).await.expect("current");
             refresher.ensure_fresh(&session, current, None).await
         }
     });
