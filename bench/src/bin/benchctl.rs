@@ -14,8 +14,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use latchkey_bff::session::ticket::{Keyring, Kind};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tower_sessions::session::{Id, Record};
 use url::Url;
 
 #[derive(Parser)]
@@ -61,7 +63,7 @@ enum Command {
         /// host:port of Redis
         #[arg(long)]
         redis: String,
-        /// The template session's id (the cookie value).
+        /// The template session's cookie value (its ticket).
         #[arg(long)]
         template: String,
         #[arg(short, long)]
@@ -270,13 +272,27 @@ async fn clone_sessions(
     let stream = tokio::net::TcpStream::connect(redis.trim_start_matches("redis://")).await?;
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
+    // The BFF's session tickets: the record lives under an id derived from the cookie's
+    // ticket, sealed with a key derived from it (no server key in the bench).
+    let keys = Keyring::default();
+    let ticket: Id = template
+        .parse()
+        .context("the template is a session cookie value")?;
+    let derived = keys.derive(&ticket, Kind::Session);
     let mut cmd = Vec::new();
-    resp_command(&mut cmd, &[b"GET", template.as_bytes()]);
+    let storage_key = derived.storage_id.to_string();
+    resp_command(&mut cmd, &[b"GET", storage_key.as_bytes()]);
     write.write_all(&cmd).await?;
     let bytes = resp_reply(&mut reader)
         .await?
         .context("template session not found in Redis")?;
-    let mut record: tower_sessions::session::Record = rmp_serde::from_slice(&bytes)?;
+    let record: Record = rmp_serde::from_slice(&bytes)?;
+    let plain = record
+        .data
+        .get("s")
+        .and_then(|v| v.as_str())
+        .and_then(|sealed| derived.open(sealed))
+        .context("the template session does not open with its ticket")?;
     let exat = record.expiry_date.unix_timestamp().to_string();
     let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
     let reader_task = tokio::spawn(async move {
@@ -286,15 +302,26 @@ async fn clone_sessions(
         anyhow::Ok(())
     });
     let mut batch = Vec::new();
+    let mut sample = None;
     for i in 0..n {
-        record.id = tower_sessions::session::Id::default();
-        let key = record.id.to_string();
-        let value = rmp_serde::to_vec(&record)?;
+        let ticket = Id::default();
+        let derived = keys.derive(&ticket, Kind::Session);
+        let inner = Record {
+            id: derived.storage_id,
+            data: std::collections::HashMap::from([(
+                "s".to_owned(),
+                serde_json::Value::String(derived.seal(&plain)),
+            )]),
+            expiry_date: record.expiry_date,
+        };
+        let key = inner.id.to_string();
+        sample.get_or_insert_with(|| key.clone());
+        let value = rmp_serde::to_vec(&inner)?;
         resp_command(
             &mut batch,
             &[b"SET", key.as_bytes(), &value, b"EXAT", exat.as_bytes()],
         );
-        writeln!(file, "{key}")?;
+        writeln!(file, "{ticket}")?;
         if batch.len() > 256 * 1024 || i + 1 == n {
             write.write_all(&batch).await?;
             batch.clear();
@@ -302,6 +329,8 @@ async fn clone_sessions(
     }
     file.flush()?;
     reader_task.await??;
+    // One record's Redis key, for `MEMORY USAGE` (the cookie values are in `out`).
+    println!("{}", sample.unwrap_or_default());
     Ok(())
 }
 

@@ -57,12 +57,7 @@ async fn dead_refresh_token_ends_the_session() {
         "session destroyed"
     );
     assert_eq!(echo.count(), 0);
-    let metrics = reqwest::get(format!("{}/metrics", bff.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bff.metrics().await;
     assert!(
         metrics.contains("bff_refresh_failures_total 1"),
         "{metrics}"

@@ -233,6 +233,16 @@ impl Bff {
         }
     }
 
+    /// `GET /metrics` as text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.url))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Resident memory of the BFF process, in kB (`VmRSS` of /proc/<pid>/status).
     pub fn rss_kb(&self) -> u64 {
         let status =

@@ -13,15 +13,6 @@ fn gauge(metrics: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("{name} in {metrics}"))
 }
 
-async fn metrics(bff: &Bff) -> String {
-    reqwest::get(format!("{}/metrics", bff.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_login_flood_keeps_the_memory_store_bounded() {
     let provider = Provider::start(3600).await;
@@ -38,10 +29,7 @@ async fn a_login_flood_keeps_the_memory_store_bounded() {
         },
     )
     .await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::browser::client();
     let flood = |n: usize| {
         let client = client.clone();
         let url = format!("{}/auth/login", bff.url);
@@ -65,7 +53,7 @@ async fn a_login_flood_keeps_the_memory_store_bounded() {
         statuses.iter().all(|s| *s == 302),
         "the oldest records go, new logins start"
     );
-    let held = gauge(&metrics(&bff).await, "bff_memory_logins");
+    let held = gauge(&bff.metrics().await, "bff_memory_logins");
     assert_eq!(held, 1000, "capped at --memory-max-logins");
     let rss = bff.rss_kb();
     crate::loud(&format!(
@@ -88,10 +76,7 @@ async fn login_is_rate_limited_per_client_ip() {
         },
     )
     .await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::browser::client();
     let get = || async {
         client
             .get(format!("{}/auth/login", bff.url))
@@ -112,7 +97,7 @@ async fn login_is_rate_limited_per_client_ip() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
-    assert!(gauge(&metrics(&bff).await, "bff_login_rate_limited_total") >= 1);
+    assert!(gauge(&bff.metrics().await, "bff_login_rate_limited_total") >= 1);
     // Signed-in traffic is not limited: /auth/session still answers.
     let session = client
         .get(format!("{}/auth/session", bff.url))

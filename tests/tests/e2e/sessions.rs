@@ -280,12 +280,7 @@ async fn sign_out_everywhere_ends_the_users_sessions_on_every_replica() {
         .filter(|k| !k.starts_with("latchkey-bff:refresh-lock:"))
         .collect();
     assert!(left.is_empty(), "nothing of the user is left: {left:?}");
-    let metrics = reqwest::get(format!("{}/metrics", one.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = one.metrics().await;
     assert!(
         metrics.contains("bff_sign_out_everywhere_total 1"),
         "{metrics}"
