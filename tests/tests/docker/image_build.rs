@@ -50,7 +50,8 @@ pub fn help(image: &Image, argv: &[String]) -> Help {
 /// Env vars a flag's help names in backticks, read outside clap (`REDIS_URL`).
 fn documented_envs(text: &str) -> impl Iterator<Item = &str> {
     text.split('`').skip(1).step_by(2).filter(|word| {
-        !word.is_empty()
+        word.starts_with(|c: char| c.is_ascii_uppercase())
+            && word.contains('_')
             && word
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')

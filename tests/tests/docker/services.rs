@@ -2,6 +2,7 @@
 //! (compose's `command`, else the image's CMD), the two official images by Debian's own
 //! `redis-server` and PostgreSQL, prepared as those images' entrypoints would.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -67,7 +68,7 @@ pub fn built(
     let root = scratch.dir.join("roots").join(&service.name);
     if !root.exists() {
         std::fs::create_dir_all(&root).expect("root");
-        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))
             .expect("chmod root");
         for entry in std::fs::read_dir(&layer.dir).expect("layer") {
             let path = entry.expect("entry").path();
@@ -81,6 +82,8 @@ pub fn built(
         for dir in ["usr", "etc", "dev", "proc", "tmp"] {
             std::fs::create_dir_all(root.join(dir)).expect("mount point");
         }
+        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+            .expect("chmod /tmp");
         for link in ["bin", "lib", "lib64", "sbin"] {
             let _ = std::os::unix::fs::symlink(format!("usr/{link}"), root.join(link));
         }
