@@ -71,6 +71,7 @@ pub struct Config {
     /// Extra routes `PREFIX=URL`: `/api/PREFIX/x` → `URL/x` (repeatable).
     #[arg(long = "route", env = "BFF_ROUTES", value_delimiter = ',')]
     pub routes: Vec<String>,
+    /// Redis for sessions (in memory when unset); `REDIS_URL` is read when this is unset.
     #[arg(long, env = "BFF_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     #[arg(long, env = "BFF_STATIC_DIR")]

@@ -9,6 +9,7 @@ mod expiry;
 mod flows;
 mod harness;
 mod memory_bounds;
+mod poll;
 mod proxy_edges;
 mod recorder;
 mod redis;
@@ -16,36 +17,13 @@ mod redis_down;
 mod refresh;
 mod sessions;
 mod spa;
+mod spa_steps;
 mod streaming;
 mod third_party;
 
 use std::time::Duration;
 
-/// Writes to the real stderr, past the test harness's output capture: a skipped test or a
-/// measurement must be seen even when the test passes.
-pub fn loud(message: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{message}");
-}
-
-/// Polls `check` until it yields `Some`, failing after `deadline`.
-pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use poll::{eventually, loud};
 
 pub fn unix_now() -> i64 {
     i64::try_from(
