@@ -100,9 +100,12 @@ pub async fn forward(
     };
     headers::to_upstream(&mut fields, &state.config.csrf_header, &origin);
     // A replayable request keeps what a retry needs; any other streams its body once.
-    let (retry, body) = if replayable {
+    // Handed over by the fast path after a 401: this is already the one retry.
+    let (retry, body) = if replayable && rejected.is_none() {
         let retry = (method.clone(), target.clone(), fields.clone());
         (Some(retry), Body::empty())
+    } else if replayable {
+        (None, Body::empty())
     } else {
         (None, body)
     };

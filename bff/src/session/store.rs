@@ -95,7 +95,7 @@ impl Store {
             .build_pool(2)?;
         let cache = Arc::new(cache);
         if cache.enabled() {
-            super::tracking::watch(&pool, &cache);
+            super::tracking::watch(&pool, &cache, timeout);
         }
         pool.connect();
         if tokio::time::timeout(Duration::from_secs(5), pool.wait_for_connect())

@@ -9,6 +9,7 @@
 //! table, e.g. `FLUSHDB`) clears everything.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use fred::interfaces::{ClientLike, EventInterface, TrackingInterface};
 use fred::prelude::{Client, Pool};
@@ -28,8 +29,36 @@ async fn track(client: &Client, cache: &NearCache) {
     }
 }
 
+/// How often the store is pinged while the near cache serves without asking it.
+pub const HEALTH_EVERY: Duration = Duration::from_millis(500);
+
+/// A frozen Redis sends no error and, with every request served from the cache, is
+/// asked nothing: a ping every [`HEALTH_EVERY`] (bounded by the store timeout) suspends
+/// the cache when it goes unanswered, so an outage is seen within about a second and
+/// requests then get the usual 503. The pings are the only commands a warm BFF sends.
+fn spawn_health_check(pool: &Pool, cache: &Arc<NearCache>, timeout: Duration) {
+    let (pool, cache) = (pool.clone(), Arc::downgrade(cache));
+    tokio::spawn(async move {
+        let mut healthy = true;
+        let mut tick = tokio::time::interval(HEALTH_EVERY);
+        loop {
+            tick.tick().await;
+            let Some(cache) = cache.upgrade() else { return };
+            let ping = tokio::time::timeout(timeout, pool.ping::<String>(None)).await;
+            let ok = matches!(ping, Ok(Ok(_)));
+            if healthy && !ok {
+                cache.suspend();
+            } else if !healthy && ok {
+                cache.resume();
+            }
+            healthy = ok;
+        }
+    });
+}
+
 /// Before `pool.connect()`: suspends the cache for every connection until it tracks.
-pub fn watch(pool: &Pool, cache: &Arc<NearCache>) {
+pub fn watch(pool: &Pool, cache: &Arc<NearCache>, timeout: Duration) {
+    spawn_health_check(pool, cache, timeout);
     for client in pool.clients() {
         cache.suspend();
         let c = cache.clone();
