@@ -157,5 +157,31 @@ pub async fn handler(State(state): State<SharedState>) -> impl IntoResponse {
             );
         }
     }
+    let (hits, misses, entries) = state.store.cache_stats();
+    for (name, kind, help, value) in [
+        (
+            "bff_near_cache_hits_total",
+            "counter",
+            "Sessions served from the near cache.",
+            hits,
+        ),
+        (
+            "bff_near_cache_misses_total",
+            "counter",
+            "Sessions read from the store.",
+            misses,
+        ),
+        (
+            "bff_near_cache_entries",
+            "gauge",
+            "Sessions in the near cache.",
+            entries as u64,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

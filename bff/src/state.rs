@@ -51,7 +51,15 @@ impl AppState {
         let client_secret = config.client_secret()?;
         let oauth = crate::oauth::provider::oauth_client(&config, &endpoints, &client_secret)?;
         let store = match &config.redis_url {
-            Some(url) => Store::redis(url, config.store_timeout(), keyring(&config)?).await?,
+            Some(url) => {
+                Store::redis(
+                    url,
+                    config.store_timeout(),
+                    keyring(&config)?,
+                    config.near_cache(),
+                )
+                .await?
+            }
             None => {
                 // One process: a key of its own unless one is configured.
                 let keys = match &config.session_key_file {
@@ -62,7 +70,7 @@ impl AppState {
                     max_sessions: config.memory_max_sessions,
                     max_logins: config.memory_max_logins,
                 };
-                Store::memory(config.store_timeout(), limits, keys)
+                Store::memory(config.store_timeout(), limits, keys, config.near_cache())
             }
         };
         let routes = Routes::new(config.upstream.clone(), &config.routes)?;

@@ -7,6 +7,7 @@
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
+pub mod fast;
 pub mod rate_limit;
 
 use std::net::SocketAddr;
@@ -135,6 +136,10 @@ pub fn router(state: SharedState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
         }))
+        // Outermost: a warm session's `/api/*` request skips everything above.
+        .layer(fast::FastApiLayer {
+            state: state.clone(),
+        })
         .with_state(state)
 }
 
@@ -167,6 +172,11 @@ pub async fn serve_state(state: SharedState, listener: TcpListener) -> anyhow::R
             }
         });
     }
+    serve_api(state, listener).await
+}
+
+/// The main listener only (the other cores' listeners when `--runtime per-core`).
+pub async fn serve_api(state: SharedState, listener: TcpListener) -> anyhow::Result<()> {
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),

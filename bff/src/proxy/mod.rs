@@ -23,6 +23,11 @@ use crate::secret::{AccessToken, RefreshToken};
 use crate::session;
 use crate::state::SharedState;
 
+/// RFC 9110 §9.2.2: only an idempotent request without a body can be replayed.
+pub fn replayable(method: &Method, headers: &HeaderMap) -> bool {
+    method.is_idempotent() && !has_body(method, headers)
+}
+
 fn has_body(method: &Method, headers: &HeaderMap) -> bool {
     let length = headers
         .get(header::CONTENT_LENGTH)
@@ -46,6 +51,10 @@ pub async fn forward(
     request: Request,
 ) -> Result<Response> {
     let peer = client_ip::peer(&request);
+    let rejected = request
+        .extensions()
+        .get::<crate::http::fast::RejectedToken>()
+        .map(|r| r.0.clone());
     let (parts, body) = request.into_parts();
     let rest = parts
         .uri
@@ -69,7 +78,11 @@ pub async fn forward(
         },
     };
     let data = session::current(&state.metrics, &session).await?;
-    let data = refresher.ensure_fresh(&session, data, None).await?;
+    // Handed over by the fast path: the upstream refused this token (one forced refresh).
+    let rejected = rejected.filter(|r| *r == data.access_token);
+    let data = refresher
+        .ensure_fresh(&session, data, rejected.as_ref())
+        .await?;
     session::touch(
         &state.store,
         state.config.idle_timeout_seconds,
@@ -78,8 +91,7 @@ pub async fn forward(
     )
     .await?;
 
-    // RFC 9110 §9.2.2: only an idempotent request without a body can be replayed.
-    let replayable = parts.method.is_idempotent() && !has_body(&parts.method, &parts.headers);
+    let replayable = replayable(&parts.method, &parts.headers);
     let method = parts.method;
     let mut fields = parts.headers;
     let origin = headers::Origin {
@@ -88,9 +100,12 @@ pub async fn forward(
     };
     headers::to_upstream(&mut fields, &state.config.csrf_header, &origin);
     // A replayable request keeps what a retry needs; any other streams its body once.
-    let (retry, body) = if replayable {
+    // Handed over by the fast path after a 401: this is already the one retry.
+    let (retry, body) = if replayable && rejected.is_none() {
         let retry = (method.clone(), target.clone(), fields.clone());
         (Some(retry), Body::empty())
+    } else if replayable {
+        (None, Body::empty())
     } else {
         (None, body)
     };
@@ -123,7 +138,7 @@ pub async fn forward(
 }
 
 /// One upstream exchange with the session's access token (RFC 6750 §2.1).
-async fn send(
+pub(crate) async fn send(
     state: &SharedState,
     method: Method,
     target: Uri,
@@ -140,8 +155,7 @@ async fn send(
     *request.uri_mut() = target;
     *request.headers_mut() = headers;
     let started = Instant::now();
-    let response = state
-        .upstream
+    let response = upstream::Upstream::per_thread(&state.upstream)
         .send(request)
         .await
         .map_err(|e| Error::BadGateway(upstream::describe(&e)))?;

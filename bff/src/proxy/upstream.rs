@@ -56,6 +56,22 @@ impl Upstream {
         Ok(Self { client, timeout })
     }
 
+    /// This thread's own pool (created on first use from `template`'s settings): with one
+    /// runtime per core, each core keeps its own upstream connections, never waking another.
+    pub fn per_thread(template: &Upstream) -> Upstream {
+        thread_local! {
+            static LOCAL: std::cell::RefCell<Option<Upstream>> = const { std::cell::RefCell::new(None) };
+        }
+        LOCAL.with(|local| {
+            local
+                .borrow_mut()
+                .get_or_insert_with(|| {
+                    Upstream::new(template.timeout).unwrap_or_else(|_| template.clone())
+                })
+                .clone()
+        })
+    }
+
     /// Sends `request`; the response body fails once the deadline passes.
     pub async fn send(&self, request: Request<Body>) -> Result<Response<Body>, UpstreamError> {
         let mut deadline = Box::pin(tokio::time::sleep(self.timeout));

@@ -2,12 +2,14 @@
 //! the cookie carries ([`ticket`]) in Redis or a bounded in-memory map ([`store`],
 //! [`memory`]) — the refresh locks ([`lock`]) and the per-user index ([`index`]).
 
+pub mod cache;
 pub mod index;
 pub mod lock;
 pub mod memory;
 pub mod record;
 pub mod store;
 pub mod ticket;
+pub mod tracking;
 
 pub use index::Owner;
 pub use record::{KEY, SessionData, current, end, info, now, reload, touch, write};

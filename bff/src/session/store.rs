@@ -20,7 +20,9 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions_redis_store::RedisStore;
 
+use super::cache::NearCache;
 use super::memory::{LOGIN_FIELD, Limits, MemoryStore};
+use super::record::SessionData;
 use super::ticket::{Derived, Keyring, Kind};
 
 /// The inner record's one data key for a session.
@@ -38,6 +40,8 @@ pub struct Store {
     keys: Arc<Keyring>,
     pub(super) timeout: Duration,
     pub(super) memory_locks: super::lock::MemoryLocks,
+    /// Decoded sessions near at hand ([`super::cache`]).
+    pub(super) cache: Arc<NearCache>,
 }
 
 pub(super) fn timeout_error() -> session_store::Error {
@@ -52,7 +56,7 @@ fn field(kind: Kind) -> &'static str {
 }
 
 impl Store {
-    pub fn memory(timeout: Duration, limits: Limits, keys: Keyring) -> Self {
+    pub fn memory(timeout: Duration, limits: Limits, keys: Keyring, cache: NearCache) -> Self {
         let memory = MemoryStore::new(limits);
         memory.spawn_sweeper();
         Self {
@@ -60,14 +64,24 @@ impl Store {
             keys: Arc::new(keys),
             timeout,
             memory_locks: Arc::default(),
+            cache: Arc::new(cache),
         }
     }
 
     /// Builds a fred pool from a `redis://`, `rediss://`, `redis-cluster://` or
     /// `redis-sentinel://` URL. Commands time out and fail fast while disconnected;
     /// fred reconnects in the background forever.
-    pub async fn redis(url: &str, timeout: Duration, keys: Keyring) -> anyhow::Result<Self> {
-        let config = fred::prelude::Config::from_url(url)?;
+    pub async fn redis(
+        url: &str,
+        timeout: Duration,
+        keys: Keyring,
+        cache: NearCache,
+    ) -> anyhow::Result<Self> {
+        let mut config = fred::prelude::Config::from_url(url)?;
+        // RESP3: client tracking (the near cache's invalidations) needs it.
+        if cache.enabled() {
+            config.version = fred::types::RespVersion::RESP3;
+        }
         let pool = fred::prelude::Builder::from_config(config)
             .with_performance_config(|perf| perf.default_command_timeout = timeout)
             .with_connection_config(|conn| {
@@ -79,6 +93,10 @@ impl Store {
                 0, 50, 1000, 2,
             ))
             .build_pool(2)?;
+        let cache = Arc::new(cache);
+        if cache.enabled() {
+            super::tracking::watch(&pool, &cache, timeout);
+        }
         pool.connect();
         if tokio::time::timeout(Duration::from_secs(5), pool.wait_for_connect())
             .await
@@ -91,6 +109,7 @@ impl Store {
             keys: Arc::new(keys),
             timeout,
             memory_locks: Arc::default(),
+            cache,
         })
     }
 
@@ -153,6 +172,7 @@ impl Store {
         loop {
             let derived = self.keys.derive(&record.id, kind);
             let mut inner = Self::seal(&derived, record, kind)?;
+            self.cache.invalidate(&derived.storage_id);
             self.bounded(self.records().create(&mut inner)).await?;
             if inner.id == derived.storage_id {
                 return Ok(());
@@ -202,7 +222,9 @@ impl Store {
     ) -> session_store::Result<()> {
         let derived = self.keys.derive(&record.id, kind);
         let mut inner = Self::seal(&derived, record, kind)?;
+        self.cache.invalidate(&derived.storage_id);
         self.bounded(self.records().create(&mut inner)).await?;
+        self.cache.invalidate(&old.storage_id);
         self.bounded(self.records().delete(&old.storage_id)).await?;
         if kind == Kind::Session {
             super::index::reindex(self, record).await?;
@@ -241,7 +263,41 @@ impl Store {
 
     /// Deletes the record stored under a storage id (the index knows only those).
     pub(super) async fn delete_stored(&self, storage_id: &Id) -> session_store::Result<()> {
-        self.bounded(self.records().delete(storage_id)).await
+        self.cache.invalidate(storage_id);
+        let deleted = self.bounded(self.records().delete(storage_id)).await;
+        self.cache.invalidate(storage_id);
+        deleted
+    }
+
+    /// The decoded session of `ticket`: from the near cache when it is there, else read,
+    /// opened and kept there. The hot path of `/api/*`.
+    pub async fn session_data(
+        &self,
+        ticket: &Id,
+    ) -> session_store::Result<Option<Arc<SessionData>>> {
+        let storage_id = self.keys.storage_id(ticket, Kind::Session);
+        if let Some(data) = self.cache.get(&storage_id) {
+            return Ok(Some(data));
+        }
+        let epoch = self.cache.epoch();
+        let Some(record) = self.open(ticket, Kind::Session).await? else {
+            return Ok(None);
+        };
+        let Some(data) = record
+            .data
+            .get(super::KEY)
+            .and_then(|v| serde_json::from_value::<SessionData>(v.clone()).ok())
+        else {
+            return Ok(None);
+        };
+        let data = Arc::new(data);
+        self.cache.insert(storage_id, data.clone(), epoch);
+        Ok(Some(data))
+    }
+
+    /// (hits, misses, entries) of the near cache.
+    pub fn cache_stats(&self) -> (u64, u64, usize) {
+        self.cache.stats()
     }
 }
 
@@ -255,7 +311,10 @@ impl SessionStore for Store {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let derived = self.keys.derive(&record.id, Kind::Session);
         let inner = Self::seal(&derived, record, Kind::Session)?;
-        self.bounded(self.records().save(&inner)).await
+        self.cache.invalidate(&derived.storage_id);
+        let saved = self.bounded(self.records().save(&inner)).await;
+        self.cache.invalidate(&derived.storage_id);
+        saved
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -264,8 +323,10 @@ impl SessionStore for Store {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         for derived in self.keys.derive_all(id, Kind::Session) {
+            self.cache.invalidate(&derived.storage_id);
             self.bounded(self.records().delete(&derived.storage_id))
                 .await?;
+            self.cache.invalidate(&derived.storage_id);
         }
         Ok(())
     }
@@ -292,7 +353,12 @@ mod tests {
 
     #[tokio::test]
     async fn records_are_sealed_under_derived_ids() {
-        let store = Store::memory(Duration::from_secs(1), limits(), Keyring::default());
+        let store = Store::memory(
+            Duration::from_secs(1),
+            limits(),
+            Keyring::default(),
+            NearCache::new(100, Duration::from_secs(60)),
+        );
         let mut record = session(serde_json::json!({"at": "lka_secret"}));
         store.create(&mut record).await.expect("create");
         let backend = store.memory_backend().expect("memory");
@@ -313,7 +379,12 @@ mod tests {
 
     #[tokio::test]
     async fn login_and_session_tickets_never_cross() {
-        let store = Store::memory(Duration::from_secs(1), limits(), Keyring::default());
+        let store = Store::memory(
+            Duration::from_secs(1),
+            limits(),
+            Keyring::default(),
+            NearCache::new(100, Duration::from_secs(60)),
+        );
         let mut record = session(serde_json::json!({"at": "x"}));
         store.create(&mut record).await.expect("create");
         assert!(store.take_login(&record.id).await.expect("take").is_none());
@@ -337,7 +408,12 @@ mod tests {
     /// Records of the earlier format (plain data under the cookie's own id) are refused.
     #[tokio::test]
     async fn records_of_the_previous_format_are_refused() {
-        let store = Store::memory(Duration::from_secs(1), limits(), Keyring::default());
+        let store = Store::memory(
+            Duration::from_secs(1),
+            limits(),
+            Keyring::default(),
+            NearCache::new(100, Duration::from_secs(60)),
+        );
         let mut old = session(serde_json::json!({"at": "lka_old_format"}));
         let backend = store.memory_backend().expect("memory");
         backend.create(&mut old).await.expect("old record");
@@ -350,7 +426,12 @@ mod tests {
 
     #[tokio::test]
     async fn save_does_not_resurrect_a_deleted_session() {
-        let store = Store::memory(Duration::from_secs(1), limits(), Keyring::default());
+        let store = Store::memory(
+            Duration::from_secs(1),
+            limits(),
+            Keyring::default(),
+            NearCache::new(100, Duration::from_secs(60)),
+        );
         let mut record = session(serde_json::json!({"at": "x"}));
         store.create(&mut record).await.expect("create");
         store.delete(&record.id).await.expect("delete");

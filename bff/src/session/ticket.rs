@@ -131,6 +131,15 @@ impl Keyring {
             .collect()
     }
 
+    /// Only the storage id under the sealing key (the near cache's key): no AEAD key set-up.
+    pub fn storage_id(&self, ticket: &Id, kind: Kind) -> Id {
+        let salt = self.keys.first().map_or(NO_SERVER_KEY, |k| &k.0[..]);
+        let hk = Hkdf::<Sha256>::new(Some(salt), &ticket.0.to_le_bytes());
+        let mut id = [0u8; 16];
+        let _ = hk.expand(storage_id_info(kind).as_bytes(), &mut id);
+        Id(i128::from_le_bytes(id))
+    }
+
     /// The derivation that seals (under the first server key).
     pub fn derive(&self, ticket: &Id, kind: Kind) -> Derived {
         match self.keys.first() {
@@ -140,16 +149,20 @@ impl Keyring {
     }
 }
 
+fn storage_id_info(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Session => "latchkey-bff/v2/session/storage-id",
+        Kind::Login => "latchkey-bff/v2/login/storage-id",
+    }
+}
+
 fn derive(salt: &[u8], ticket: &Id, kind: Kind) -> Derived {
     let hk = Hkdf::<Sha256>::new(Some(salt), &ticket.0.to_le_bytes());
     let label = kind.label();
     let mut id = [0u8; 16];
     let mut key = [0u8; 32];
     // Both outputs are far below HKDF's 255 × 32-byte limit: expand cannot fail.
-    let _ = hk.expand(
-        format!("latchkey-bff/v2/{label}/storage-id").as_bytes(),
-        &mut id,
-    );
+    let _ = hk.expand(storage_id_info(kind).as_bytes(), &mut id);
     let _ = hk.expand(
         format!("latchkey-bff/v2/{label}/aead-key").as_bytes(),
         &mut key,
@@ -270,6 +283,7 @@ mod tests {
         );
         assert_eq!(all[1].open(&sealed).as_deref(), Some(&b"x"[..]));
         assert_eq!(all[0].open(&sealed), None);
+        assert_eq!(after.storage_id(&t, Kind::Session), all[0].storage_id);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod expiry;
 mod flows;
 mod harness;
 mod memory_bounds;
+mod near_cache;
 mod poll;
 mod proxy_edges;
 mod recorder;

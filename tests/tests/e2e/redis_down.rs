@@ -9,10 +9,10 @@ use crate::browser;
 use crate::harness::{Bff, BffOptions, Echo, Provider, TempDir};
 use crate::{eventually, redis};
 
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
 
 /// A private, persistent (`appendfsync always`) redis-server, so a restart keeps sessions.
-async fn start_redis(port: u16, dir: &TempDir) -> Child {
+pub async fn start_redis(port: u16, dir: &TempDir) -> Child {
     let child = Command::new(REDIS_SERVER)
         .args([
             "--port",
@@ -108,8 +108,19 @@ async fn redis_stopped_gives_503_then_recovers() {
         }
     };
 
-    // Slow Redis (frozen process): bounded 503, and the session survives.
+    // Slow Redis (frozen process): bounded 503, and the session survives. A warm session
+    // may be served from the near cache until its health ping goes unanswered (≈ 1 s).
     signal(&redis_child, "-STOP");
+    eventually(
+        Duration::from_secs(5),
+        "the near cache to notice the freeze",
+        || {
+            let client = client.clone();
+            let api = api.clone();
+            async move { (client.get(&api).send().await.ok()?.status() == 503).then_some(()) }
+        },
+    )
+    .await;
     expect_503("redis frozen").await;
     signal(&redis_child, "-CONT");
     eventually(Duration::from_secs(10), "recovery after a freeze", || {

@@ -24,6 +24,7 @@ fn store() -> Store {
             max_logins: 10,
         },
         Keyring::default(),
+        crate::session::cache::NearCache::new(10, Duration::from_secs(60)),
     )
 }
 
