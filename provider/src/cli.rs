@@ -1,4 +1,5 @@
-//! `provider` command line: `serve`, `createuser`, `createapplication`, `cleartokens`.
+//! `provider` command line: `serve`, `createuser`, `changepassword`, `createapplication`,
+//! `cleartokens`.
 //! Global flags work before or after the subcommand; every flag has a `PROVIDER_*` env var.
 
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use crate::AuthServer;
 use crate::config::{ServeArgs, SettingsArgs};
 use crate::management;
 use crate::model::{AppGrant, ClientType};
+use crate::password::Password;
 use crate::scope::Scopes;
 use crate::storage::{AppFields, Db};
 
@@ -48,6 +50,15 @@ pub enum Command {
         /// Space-separated group names (shown by /api/groups/).
         #[arg(long, default_value = "")]
         groups: String,
+    },
+    /// Set a user's password (as Django's `changepassword`) and sign the user out
+    /// everywhere. The password is read from the first line of stdin, never from
+    /// the command line (which other local users can see in `ps`).
+    Changepassword {
+        username: String,
+        /// Read the new password from stdin (required: there is no echo-free prompt).
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// Register an application, like django-oauth-toolkit's `createapplication`.
     Createapplication {
@@ -136,6 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             groups,
         } => {
             let groups: Vec<String> = groups.split_whitespace().map(str::to_owned).collect();
+            let password = Password::new(password);
             let user =
                 management::create_user(&db, &username, &password, &email, staff, &groups).await?;
             println!(
@@ -204,12 +216,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Changepassword {
+            username,
+            password_stdin,
+        } => {
+            anyhow::ensure!(
+                password_stdin,
+                "give the new password on stdin with --password-stdin (e.g. `provider changepassword {username} --password-stdin < file`)"
+            );
+            let password = read_password_line()?;
+            let user = db
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {username:?}"))?;
+            management::set_password(&db, &user.id, &password).await?;
+            println!(
+                "Password changed for user {}; every session and token of theirs is revoked.",
+                user.username
+            );
+            Ok(())
+        }
         Command::Cleartokens => {
             let n = db.sweep_all_expired().await?;
             println!("Deleted {n} expired rows.");
             Ok(())
         }
     }
+}
+
+/// The first line of stdin, without its line ending.
+fn read_password_line() -> anyhow::Result<Password> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().read_line(&mut line)?;
+    let pw = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(Password::new(pw.strip_suffix('\r').unwrap_or(pw)))
 }
 
 async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
@@ -222,7 +262,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     let settings = SettingsArgs::resolve(&args.settings, issuer)?;
     tokio::task::spawn_blocking(crate::password::warm_up).await?;
     let engine = db.engine();
-    let server = Arc::new(AuthServer { db, settings });
+    let server = Arc::new(AuthServer::new(db, settings));
     // Tests and the demo read the bound port from this line.
     println!("provider listening on http://{addr}");
     use std::io::Write as _;

@@ -6,7 +6,8 @@
 //! `PROVIDER_REFRESH_TOKEN_EXPIRE_SECONDS`, `PROVIDER_REFRESH_TOKEN_GRACE_PERIOD_SECONDS`,
 //! `PROVIDER_LOGIN_SESSION_SECONDS`, `PROVIDER_COOKIE_SECURE`,
 //! `PROVIDER_THROTTLE_MAX_FAILURES_PER_USER`, `PROVIDER_THROTTLE_MAX_FAILURES_PER_IP`,
-//! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_SWEEP_INTERVAL_SECONDS`.
+//! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_MAX_QUEUED_LOGINS`,
+//! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`.
 
 use std::net::SocketAddr;
 
@@ -85,6 +86,13 @@ pub struct SettingsArgs {
     pub throttle_max_failures_per_ip: i64,
     #[arg(long, env = "PROVIDER_THROTTLE_WINDOW_SECONDS", default_value_t = 300)]
     pub throttle_window_seconds: i64,
+    /// Logins waiting for or running a password hash, at most (over it: 429 at once).
+    /// Default: 16 per hashing slot (one slot per two cores).
+    #[arg(long, env = "PROVIDER_MAX_QUEUED_LOGINS")]
+    pub max_queued_logins: Option<usize>,
+    /// The same bound for one client IP. Default: 2 per hashing slot.
+    #[arg(long, env = "PROVIDER_MAX_QUEUED_LOGINS_PER_IP")]
+    pub max_queued_logins_per_ip: Option<usize>,
     /// How often expired codes, tokens and sessions are swept (0 = never).
     #[arg(long, env = "PROVIDER_SWEEP_INTERVAL_SECONDS", default_value_t = 60)]
     pub sweep_interval_seconds: u64,
@@ -110,6 +118,8 @@ pub struct ThrottleSettings {
     pub max_failures_per_user: i64,
     pub max_failures_per_ip: i64,
     pub window_seconds: i64,
+    pub max_queued_logins: usize,
+    pub max_queued_logins_per_ip: usize,
 }
 
 impl SettingsArgs {
@@ -150,6 +160,14 @@ impl SettingsArgs {
                 max_failures_per_user: self.throttle_max_failures_per_user,
                 max_failures_per_ip: self.throttle_max_failures_per_ip,
                 window_seconds: self.throttle_window_seconds,
+                max_queued_logins: self
+                    .max_queued_logins
+                    .unwrap_or(16 * crate::password::concurrent_hashes())
+                    .max(1),
+                max_queued_logins_per_ip: self
+                    .max_queued_logins_per_ip
+                    .unwrap_or(2 * crate::password::concurrent_hashes())
+                    .max(1),
             },
             sweep_interval_seconds: self.sweep_interval_seconds,
         })

@@ -15,6 +15,7 @@ pub mod http;
 pub mod introspection;
 pub mod issue;
 pub mod management;
+pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod password;
@@ -27,9 +28,22 @@ pub mod storage;
 pub mod throttle;
 pub mod token_request;
 
-/// Everything a request needs: the database and the settings.
+/// Everything a request needs: the database, the settings, and the process's
+/// bounded queue of password verifications.
 #[derive(Debug)]
 pub struct AuthServer {
     pub db: storage::Db,
     pub settings: config::Settings,
+    pub logins: password::LoginQueue,
+}
+
+impl AuthServer {
+    pub fn new(db: storage::Db, settings: config::Settings) -> Self {
+        let t = settings.throttle;
+        Self {
+            db,
+            logins: password::LoginQueue::new(t.max_queued_logins, t.max_queued_logins_per_ip),
+            settings,
+        }
+    }
 }

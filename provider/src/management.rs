@@ -2,7 +2,7 @@
 //! shares (the CLI, the demo's seeding, the admin UI).
 
 use crate::model::{AppGrant, Application, ClientType, User};
-use crate::password;
+use crate::password::{self, Password};
 use crate::redirect_uri;
 use crate::scope::Scopes;
 use crate::secret::{PlainToken, prefix};
@@ -39,7 +39,7 @@ pub fn validate_username(username: &str) -> Result<(), ManagementError> {
 pub async fn create_user(
     db: &Db,
     username: &str,
-    password: &str,
+    password: &Password,
     email: &str,
     is_staff: bool,
     groups: &[String],
@@ -137,25 +137,55 @@ pub fn parse_allowed_scopes(
     Ok(Some(scopes))
 }
 
-pub fn validate_password(password: &str) -> Result<(), ManagementError> {
-    if password.is_empty() || password.len() > 1024 {
+pub fn validate_password(password: &Password) -> Result<(), ManagementError> {
+    let p = password.expose();
+    if p.is_empty() || p.len() > 1024 {
         return Err(invalid("the password must be 1–1024 characters"));
     }
     Ok(())
 }
 
-async fn hash_password(password: &str) -> Result<String, ManagementError> {
+async fn hash_password(password: &Password) -> Result<String, ManagementError> {
     validate_password(password)?;
-    let pw = password.to_owned();
-    password::hash_bounded(pw)
+    password::hash_bounded(password)
         .await
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// Replaces a user's password.
-pub async fn set_password(db: &Db, user_id: &str, password: &str) -> Result<bool, ManagementError> {
+/// Replaces a user's password and signs the user out everywhere, in one
+/// transaction: whoever knew the old password keeps no session, access token or
+/// refresh token (and reactivation brings none back). `false`: no such user.
+pub async fn set_password(
+    db: &Db,
+    user_id: &str,
+    password: &Password,
+) -> Result<bool, ManagementError> {
     let hash = hash_password(password).await?;
-    Ok(db.set_password_hash(user_id, &hash).await?)
+    Ok(db.sign_out_user(user_id, Some(&hash)).await?)
+}
+
+/// Revokes every token, login session and unused code of a user, for good.
+pub async fn sign_out_everywhere(db: &Db, user_id: &str) -> Result<bool, ManagementError> {
+    Ok(db.sign_out_user(user_id, None).await?)
+}
+
+/// An operator sets a user's active and staff flags. Operators cannot deactivate
+/// themselves or drop their own staff flag (so the last operator cannot lock
+/// everyone out by accident); deactivating signs the user out everywhere.
+pub async fn set_user_flags(
+    db: &Db,
+    operator: &User,
+    user: &User,
+    is_active: bool,
+    is_staff: bool,
+) -> Result<(), ManagementError> {
+    if user.id == operator.id && !(is_active && is_staff) {
+        return Err(invalid(
+            "You cannot deactivate yourself or remove your own staff status: ask another operator.",
+        ));
+    }
+    db.set_user_flags(&user.id, is_active, is_staff).await?;
+    Ok(())
 }
 
 /// Creates an application. Confidential apps get `secret` (≥ 32 characters) or

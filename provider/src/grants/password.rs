@@ -10,8 +10,8 @@ use crate::AuthServer;
 use crate::error::OAuthError;
 use crate::issue::{Issue, issue};
 use crate::model::Application;
+use crate::password::Password;
 use crate::scope::Scopes;
-use crate::secret::PlainToken;
 use crate::storage::new_id;
 use crate::throttle::{self, LoginError};
 
@@ -19,20 +19,12 @@ pub async fn exchange(
     server: &AuthServer,
     app: &Application,
     username: &str,
-    password: &PlainToken,
+    password: &Password,
     scope: Option<&Scopes>,
     ip: IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = super::resolve_scope(server, app, scope)?;
-    let user = match throttle::authenticate_user(
-        &server.db,
-        &server.settings.throttle,
-        username,
-        password.expose(),
-        ip,
-    )
-    .await
-    {
+    let user = match throttle::authenticate_user(server, username, password, ip).await {
         Ok(Some(user)) => user,
         Ok(None) => return Err(OAuthError::invalid_grant("invalid credentials given")),
         Err(LoginError::Throttled(t)) => return Err(t.into()),

@@ -12,6 +12,7 @@ use super::pages::{IndexPage, LoginPage, RenderOrPlain};
 use super::web;
 use crate::AuthServer;
 use crate::error::PageError;
+use crate::password::Password;
 use crate::throttle::{self, LoginError};
 
 fn login_page(
@@ -51,8 +52,8 @@ pub async fn submit(
     web::check_csrf(&headers, form.get(web::CSRF_FIELD))?;
     let next = web::safe_next(form.get("next"));
     let username = form.get("username").unwrap_or("");
-    let password = form.get("password").unwrap_or("");
-    if username.is_empty() || password.is_empty() {
+    let password = Password::new(form.get("password").unwrap_or(""));
+    if username.is_empty() || password.expose().is_empty() {
         return Ok(login_page(
             &server,
             &headers,
@@ -61,15 +62,7 @@ pub async fn submit(
             Some("Enter a username and a password."),
         ));
     }
-    match throttle::authenticate_user(
-        &server.db,
-        &server.settings.throttle,
-        username,
-        password,
-        peer.ip(),
-    )
-    .await
-    {
+    match throttle::authenticate_user(&server, username, &password, peer.ip()).await {
         Ok(Some(user)) => {
             let cookie = web::start_session(&server, &headers, &user).await?;
             let mut r = Redirect::to(next).into_response();

@@ -8,6 +8,7 @@
 
 pub mod active_tokens;
 pub mod applications;
+pub mod batch;
 pub mod cleanup;
 pub mod inline;
 pub mod notes;

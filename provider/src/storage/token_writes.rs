@@ -108,7 +108,7 @@ impl Db {
 /// `BEGIN` could leave its pooled connection inside an open transaction, and the
 /// next request's writes on that connection were never committed (seen under
 /// `bench/run --postgres`: a login "succeeded" and its session did not exist).
-async fn detached<T: Send + 'static>(
+pub(super) async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
     tokio::spawn(work)

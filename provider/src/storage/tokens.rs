@@ -236,11 +236,19 @@ impl Db {
     /// Revokes every refresh token of a family and deletes its access tokens
     /// (RFC 9700 §4.14.2 on reuse; RFC 7009 §2.1 on revocation; RFC 6749 §4.1.2 on code replay).
     pub async fn revoke_family(&self, family_id: &str) -> Result<()> {
-        on_writer!(self, p => sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-            .bind(now()).bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
-        on_writer!(self, p => sqlx::query("DELETE FROM access_tokens WHERE family_id = $1")
-            .bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
+        use super::batch::Stmt;
+        let t = now();
+        self.write_all(vec![
+            Stmt::new(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+                [t.into(), family_id.into()],
+            ),
+            Stmt::new(
+                "DELETE FROM access_tokens WHERE family_id = $1",
+                [family_id.into()],
+            ),
+        ])
+        .await?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Users: the resource owners who log in.
 
 use super::applications::search_pattern;
+use super::batch::Stmt;
 use super::inline::fetch_optional;
 use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::User;
@@ -94,21 +95,60 @@ impl Db {
         Ok(n)
     }
 
-    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool> {
-        let r = on_writer!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(r == 1)
-    }
-
+    /// Sets the flags; deactivating also signs the user out everywhere
+    /// ([`sign_out_statements`]), in the same transaction.
     pub async fn set_user_flags(
         &self,
         user_id: &str,
         is_active: bool,
         is_staff: bool,
     ) -> Result<bool> {
-        let r = on_writer!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
-            .bind(i64::from(is_active)).bind(i64::from(is_staff)).bind(user_id)
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(r == 1)
+        let mut stmts = vec![Stmt::new(
+            "UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3",
+            [
+                i64::from(is_active).into(),
+                i64::from(is_staff).into(),
+                user_id.into(),
+            ],
+        )];
+        if !is_active {
+            stmts.extend(sign_out_statements(user_id));
+        }
+        Ok(self.write_all(stmts).await?.first() == Some(&1))
     }
+
+    /// Ends everything a user is signed in with, for good, in one transaction
+    /// ([`sign_out_statements`]). With `new_hash`, the password is replaced in the
+    /// same transaction.
+    pub async fn sign_out_user(&self, user_id: &str, new_hash: Option<&str>) -> Result<bool> {
+        let mut stmts = vec![Stmt::new(
+            "UPDATE users SET password_hash = COALESCE($1, password_hash) WHERE id = $2",
+            [new_hash.into(), user_id.into()],
+        )];
+        stmts.extend(sign_out_statements(user_id));
+        Ok(self.write_all(stmts).await?.first() == Some(&1))
+    }
+}
+
+/// Every refresh token revoked; every access token, login session and unused code
+/// deleted (so reactivating the user brings none of them back).
+fn sign_out_statements(user_id: &str) -> [Stmt; 4] {
+    [
+        Stmt::new(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            [now().into(), user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM access_tokens WHERE user_id = $1",
+            [user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM web_sessions WHERE user_id = $1",
+            [user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM grants WHERE user_id = $1 AND used_at IS NULL",
+            [user_id.into()],
+        ),
+    ]
 }

@@ -10,4 +10,5 @@ mod multiprocess;
 mod refresh;
 mod storage;
 mod support;
+mod throttle;
 mod token;

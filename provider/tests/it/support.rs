@@ -141,7 +141,7 @@ impl TestApp {
         let mut args = default_settings();
         tweak(&mut args);
         let settings = args.resolve(base.clone()).expect("settings");
-        let server = Arc::new(AuthServer { db, settings });
+        let server = Arc::new(AuthServer::new(db, settings));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(latchkey_provider::http::serve(
             listener,
@@ -172,7 +172,7 @@ impl TestApp {
         management::create_user(
             &self.server.db,
             username,
-            password,
+            &latchkey_provider::password::Password::new(password),
             "",
             false,
             &["devs".to_owned()],

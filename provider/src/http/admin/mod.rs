@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<AuthServer>> {
         .route("/admin/users/{id}/", get(users::detail))
         .route("/admin/users/{id}/password/", post(users::set_password))
         .route("/admin/users/{id}/flags/", post(users::set_flags))
+        .route("/admin/users/{id}/signout/", post(users::sign_out))
         .route("/admin/oauth2/accesstoken/", get(tokens::list_access))
         .route(
             "/admin/oauth2/accesstoken/{id}/revoke/",
@@ -214,7 +215,10 @@ fn notice(q: &Params) -> Option<&'static str> {
         "saved" => "The changes were saved.",
         "deleted" => "The application was deleted and its tokens revoked.",
         "created" => "The user was created.",
-        "password" => "The password was changed.",
+        "password" => "The password was changed; the user is signed out everywhere.",
+        "signedout" => {
+            "The user is signed out everywhere: every token and login session was revoked."
+        }
         "flags" => "The user's status was updated.",
         "revoked" => "The tokens were revoked.",
         _ => return None,

@@ -7,6 +7,7 @@ mod tokens;
 mod users;
 
 use latchkey_provider::management;
+use latchkey_provider::password::Password;
 use reqwest::StatusCode;
 
 use crate::on_both;
@@ -17,10 +18,17 @@ on_both!(admin_needs_a_staff_session, csrf_is_checked_on_every_post);
 pub const STAFF: (&str, &str) = ("boss", "pw-boss");
 
 pub async fn staff(t: &TestApp) -> String {
-    management::create_user(&t.server.db, STAFF.0, STAFF.1, "", true, &[])
-        .await
-        .unwrap()
-        .id
+    management::create_user(
+        &t.server.db,
+        STAFF.0,
+        &Password::new(STAFF.1),
+        "",
+        true,
+        &[],
+    )
+    .await
+    .unwrap()
+    .id
 }
 
 pub async fn get(t: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, String) {
