@@ -3,6 +3,7 @@
 //! the access rules (staff sessions, CSRF); one file per resource.
 
 mod applications;
+mod signout;
 mod tokens;
 mod users;
 
