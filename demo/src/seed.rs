@@ -142,6 +142,7 @@ fn app_fields(client_id: &str, client_type: ClientType, grant: AppGrant, name: &
         require_pkce: false,
         allowed_scopes: None,
         user_id: None,
+        is_resource_server: false,
     }
 }
 
@@ -156,5 +157,6 @@ fn fields_of(app: &Application) -> AppFields {
         require_pkce: app.require_pkce,
         allowed_scopes: app.allowed_scopes.clone(),
         user_id: app.user_id.clone(),
+        is_resource_server: app.is_resource_server,
     }
 }

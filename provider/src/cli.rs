@@ -76,6 +76,9 @@ pub enum Command {
         skip_authorization: bool,
         #[arg(long)]
         require_pkce: bool,
+        /// May introspect other applications' tokens (RFC 7662 §4; confidential apps only).
+        #[arg(long)]
+        resource_server: bool,
         /// Space-separated scopes this app may get (default: all).
         #[arg(long)]
         allowed_scopes: Option<String>,
@@ -164,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             redirect_uris,
             skip_authorization,
             require_pkce,
+            resource_server,
             allowed_scopes,
             user,
             client_type,
@@ -205,6 +209,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 require_pkce,
                 allowed_scopes,
                 user_id,
+                is_resource_server: resource_server,
             };
             let (app, secret) =
                 management::create_application(&db, fields, client_secret.as_deref()).await?;

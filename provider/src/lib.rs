@@ -25,6 +25,7 @@ pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod storage;
+pub mod successor;
 pub mod throttle;
 pub mod token_request;
 

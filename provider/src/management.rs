@@ -80,6 +80,7 @@ pub fn generate_client_id() -> String {
 pub fn validate_fields(f: &AppFields) -> Result<(), ManagementError> {
     validate_client_id(&f.client_id)?;
     validate_redirect_uris(f.grant, &f.redirect_uris)?;
+    validate_resource_server(f)?;
     validate_grant_pairing(f.grant, f.client_type)
 }
 
@@ -104,6 +105,15 @@ pub fn validate_redirect_uris(grant: AppGrant, uris: &[String]) -> Result<(), Ma
     if grant == AppGrant::AuthorizationCode && uris.is_empty() {
         return Err(invalid(
             "the authorization code grant needs at least one redirect URI",
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_resource_server(f: &AppFields) -> Result<(), ManagementError> {
+    if f.is_resource_server && f.client_type == ClientType::Public {
+        return Err(invalid(
+            "a resource server must be a confidential application (it authenticates to introspect)",
         ));
     }
     Ok(())
@@ -234,6 +244,11 @@ pub async fn update_application(
 ) -> Result<Option<PlainToken>, ManagementError> {
     validate_fields(fields)?;
     db.update_application(&app.id, fields).await?;
+    // The tokens were issued under the old client type (a confidential app proved
+    // its secret): they do not carry over to the new one.
+    if fields.client_type != app.client_type {
+        db.revoke_application_tokens(&app.id).await?;
+    }
     match fields.client_type {
         ClientType::Public if app.client_secret_hash.is_some() => {
             db.clear_client_secret(&app.id).await?;

@@ -59,7 +59,8 @@ pub async fn revoke(
     Ok(no_store(().into_response()))
 }
 
-/// RFC 7662 §2.1: only authenticated (confidential) clients may introspect.
+/// RFC 7662 §2.1: only authenticated (confidential) clients may introspect, and
+/// learn only about their own tokens unless they are resource servers (§4).
 pub async fn introspect(
     State(server): State<Arc<AuthServer>>,
     headers: HeaderMap,
@@ -81,6 +82,7 @@ pub async fn introspect(
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let r = crate::introspection::introspect(
         &server,
+        &app,
         &PlainToken::from_client(token),
         params.get("token_type_hint"),
     )

@@ -94,6 +94,25 @@ macro_rules! on_writer {
 }
 pub(crate) use on_writer;
 
+/// A named row type for both engines: `sqlx::FromRow` for PostgreSQL (and the
+/// sqlx pools) and `TryFrom<&rusqlite::Row>` for the inline SQLite path, each
+/// field read by its column name (alias joined columns in the SQL).
+macro_rules! row {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($f:ident: $t:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, sqlx::FromRow)]
+        $vis struct $name { $(pub $f: $t),* }
+
+        impl TryFrom<&rusqlite::Row<'_>> for $name {
+            type Error = rusqlite::Error;
+            fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self { $($f: r.get(stringify!($f))?),* })
+            }
+        }
+    };
+}
+pub(crate) use row;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Db {

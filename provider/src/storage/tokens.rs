@@ -59,32 +59,38 @@ pub struct Refresh {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The pair its rotation issued, sealed (see [`crate::successor`]).
+    pub successor: Option<String>,
 }
 
-pub(super) type RefreshRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
-pub(super) const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at";
+super::row! {
+    pub(super) struct RefreshRow {
+        id: String,
+        application_id: String,
+        user_id: Option<String>,
+        scope: String,
+        family_id: String,
+        access_token_id: Option<String>,
+        expires_at: i64,
+        rotated_at: Option<i64>,
+        revoked_at: Option<i64>,
+        successor: Option<String>,
+    }
+}
+pub(super) const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at, successor";
 
 pub(super) fn refresh_from_row(r: RefreshRow) -> Refresh {
     Refresh {
-        id: r.0,
-        application_id: r.1,
-        user_id: r.2,
-        scope: Scopes::from_stored(&r.3),
-        family_id: r.4,
-        access_token_id: r.5,
-        expires_at: r.6,
-        rotated_at: r.7,
-        revoked_at: r.8,
+        id: r.id,
+        application_id: r.application_id,
+        user_id: r.user_id,
+        scope: Scopes::from_stored(&r.scope),
+        family_id: r.family_id,
+        access_token_id: r.access_token_id,
+        expires_at: r.expires_at,
+        rotated_at: r.rotated_at,
+        revoked_at: r.revoked_at,
+        successor: r.successor,
     }
 }
 

@@ -202,6 +202,7 @@ impl TestApp {
             require_pkce: false,
             allowed_scopes: None,
             user_id: None,
+            is_resource_server: false,
         };
         tweak(&mut f);
         let (app, secret) = management::create_application(&self.server.db, f, None)

@@ -40,6 +40,7 @@ pub struct AppForm {
     pub name: String,
     pub skip_authorization: bool,
     pub require_pkce: bool,
+    pub is_resource_server: bool,
     pub allowed_scopes: String,
     pub owner: String,
 }
@@ -55,6 +56,7 @@ impl AppForm {
             name: text("name").trim().to_owned(),
             skip_authorization: p.has("skip_authorization"),
             require_pkce: p.has("require_pkce"),
+            is_resource_server: p.has("is_resource_server"),
             allowed_scopes: text("allowed_scopes"),
             owner: text("user").trim().to_owned(),
         }
@@ -72,6 +74,7 @@ impl AppForm {
             name: a.name.clone(),
             skip_authorization: a.skip_authorization,
             require_pkce: a.require_pkce,
+            is_resource_server: a.is_resource_server,
             allowed_scopes: a
                 .allowed_scopes
                 .as_ref()
@@ -138,6 +141,7 @@ impl AppForm {
                 require_pkce: self.require_pkce,
                 allowed_scopes: scopes,
                 user_id,
+                is_resource_server: self.is_resource_server,
             }),
             _ => Err(errors),
         }
