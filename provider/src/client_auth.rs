@@ -61,6 +61,9 @@ pub fn credentials(
     // The id and secret are form-urlencoded before being joined (RFC 6749 §2.3.1).
     let id = form_decode(id);
     let secret = form_decode(secret);
+    if id.contains('\0') || secret.contains('\0') {
+        return Err(invalid_client(true, "malformed HTTP Basic credentials"));
+    }
     if params.get("client_id").is_some_and(|body_id| body_id != id) {
         return Err(OAuthError::invalid_request(
             "client_id in the body differs from the HTTP Basic one",

@@ -16,25 +16,41 @@ pub struct Grant {
     pub id: String,
     pub application_id: String,
     pub user_id: String,
+    /// The redirect URI the code was sent to.
     pub redirect_uri: String,
+    /// Whether the authorization request named it (RFC 6749 §4.1.3: then the token
+    /// request must repeat it). Not named: the app's only registered URI (§3.1.2.3).
+    pub redirect_uri_given: bool,
     pub scope: Scopes,
     pub code_challenge: Option<String>,
     pub expires_at: i64,
 }
 
-type GrantRow = (String, String, String, String, String, Option<String>, i64);
-const GRANT_COLUMNS: &str =
-    "id, application_id, user_id, redirect_uri, scope, code_challenge, expires_at";
+super::row! {
+    struct GrantRow {
+        id: String,
+        application_id: String,
+        user_id: String,
+        redirect_uri: String,
+        redirect_uri_given: i64,
+        scope: String,
+        code_challenge: Option<String>,
+        expires_at: i64,
+    }
+}
+const GRANT_COLUMNS: &str = "id, application_id, user_id, redirect_uri, redirect_uri_given, scope, \
+     code_challenge, expires_at";
 
 fn grant_from_row(r: GrantRow) -> Grant {
     Grant {
-        id: r.0,
-        application_id: r.1,
-        user_id: r.2,
-        redirect_uri: r.3,
-        scope: Scopes::from_stored(&r.4),
-        code_challenge: r.5,
-        expires_at: r.6,
+        id: r.id,
+        application_id: r.application_id,
+        user_id: r.user_id,
+        redirect_uri: r.redirect_uri,
+        redirect_uri_given: r.redirect_uri_given != 0,
+        scope: Scopes::from_stored(&r.scope),
+        code_challenge: r.code_challenge,
+        expires_at: r.expires_at,
     }
 }
 
@@ -117,18 +133,21 @@ impl Db {
     pub async fn insert_grant(&self, g: &Grant, code: &TokenHash) -> Result<()> {
         on_writer!(self, p => sqlx::query(
             "INSERT INTO grants (id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge, \
-             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+             expires_at, created_at, redirect_uri_given) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&g.id).bind(code.as_str()).bind(&g.application_id).bind(&g.user_id)
             .bind(&g.redirect_uri).bind(g.scope.to_string()).bind(&g.code_challenge)
-            .bind(g.expires_at).bind(now())
+            .bind(g.expires_at).bind(now()).bind(i64::from(g.redirect_uri_given))
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
-    /// Marks a code used, atomically; tells a replay from an unknown code.
-    pub async fn claim_grant(&self, code: &TokenHash) -> Result<GrantClaim> {
+    /// Marks a code used, atomically, but only for the client it was issued to (a
+    /// code presented by another client is left untouched); tells a replay from an
+    /// unknown code.
+    pub async fn claim_grant(&self, code: &TokenHash, application_id: &str) -> Result<GrantClaim> {
         let sql = format!(
-            "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
+            "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND application_id = $3 \
+             AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
         );
         let t = now();
         let claimed: Option<GrantRow> = match self {
@@ -137,7 +156,7 @@ impl Db {
                     .write(|tx| {
                         use rusqlite::OptionalExtension as _;
                         tx.prepare_cached(&sql)?
-                            .query_row(rusqlite::params![t, code.as_str()], |r| {
+                            .query_row(rusqlite::params![t, code.as_str(), application_id], |r| {
                                 GrantRow::try_from(r)
                             })
                             .optional()
@@ -148,6 +167,7 @@ impl Db {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(t)
                     .bind(code.as_str())
+                    .bind(application_id)
                     .fetch_optional(p)
                     .await?
             }
@@ -156,10 +176,12 @@ impl Db {
             return Ok(GrantClaim::Claimed(grant_from_row(row)));
         }
         let sql = format!("SELECT {GRANT_COLUMNS} FROM grants WHERE code_hash = $1");
-        let used = fetch_optional!(self, GrantRow, sql.as_str(), code.as_str())?;
-        Ok(used.map_or(GrantClaim::NotFound, |r| {
-            GrantClaim::Replayed(grant_from_row(r))
-        }))
+        let row = fetch_optional!(self, GrantRow, sql.as_str(), code.as_str())?;
+        Ok(match row.map(grant_from_row) {
+            Some(g) if g.application_id == application_id => GrantClaim::Replayed(g),
+            // Another client's code: it learns nothing, and the code stays usable.
+            _ => GrantClaim::NotFound,
+        })
     }
 
     /// Looks up a live access token with its application and user: the bearer check.

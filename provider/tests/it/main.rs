@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod authorize;
 mod cli;
+mod codes;
 mod multiprocess;
 mod refresh;
 mod storage;
