@@ -273,7 +273,15 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     use std::io::Write as _;
     std::io::stdout().flush()?;
     tracing::info!(%addr, engine, issuer = %server.settings.issuer, "provider started");
-    crate::http::serve(listener, server.clone(), shutdown_signal()).await?;
+    let ops = match args.metrics_listen {
+        Some(a) => {
+            let l = tokio::net::TcpListener::bind(a).await?;
+            tracing::info!(addr = %l.local_addr()?, "metrics and readiness listening");
+            Some(l)
+        }
+        None => None,
+    };
+    crate::http::serve_with_ops(listener, ops, server.clone(), shutdown_signal()).await?;
     server.db.close().await;
     Ok(())
 }

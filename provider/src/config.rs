@@ -1,7 +1,7 @@
 //! Server settings, with django-oauth-toolkit's names where it has one.
 //!
 //! Every flag of `provider serve` is also read from an env var (`PROVIDER_*`):
-//! `PROVIDER_LISTEN`, `PROVIDER_ISSUER`, `PROVIDER_SCOPES`,
+//! `PROVIDER_LISTEN`, `PROVIDER_ISSUER`, `PROVIDER_METRICS_LISTEN`, `PROVIDER_SCOPES`,
 //! `PROVIDER_ACCESS_TOKEN_EXPIRE_SECONDS`, `PROVIDER_AUTHORIZATION_CODE_EXPIRE_SECONDS`,
 //! `PROVIDER_REFRESH_TOKEN_EXPIRE_SECONDS`, `PROVIDER_REFRESH_TOKEN_GRACE_PERIOD_SECONDS`,
 //! `PROVIDER_LOGIN_SESSION_SECONDS`, `PROVIDER_COOKIE_SECURE`,
@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// Public base URL of this server (RFC 8414 issuer). Default: http://<listen address>.
     #[arg(long, env = "PROVIDER_ISSUER")]
     pub issuer: Option<String>,
+    /// Serve `/metrics` and `/readyz` on this address only (default: on --listen).
+    #[arg(long, env = "PROVIDER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }

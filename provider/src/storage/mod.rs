@@ -179,6 +179,23 @@ impl Db {
         }
     }
 
+    /// One round trip to the database (`/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// (connections open, idle) over the sqlx pools (`/metrics`).
+    pub fn pool_use(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite { read, write, .. } => (
+                read.size() + write.size(),
+                read.num_idle() + write.num_idle(),
+            ),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite { read, write, .. } => {

@@ -8,6 +8,7 @@ mod authorize;
 mod cli;
 mod codes;
 mod multiprocess;
+mod ops;
 mod refresh;
 mod storage;
 mod support;
