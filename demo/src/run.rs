@@ -42,7 +42,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let provider_addr = provider_listener.local_addr()?;
     let settings = args.provider.resolve(banner.issuer.clone())?;
     tokio::task::spawn_blocking(latchkey_provider::password::warm_up).await?;
-    let server = Arc::new(AuthServer::new(db.clone(), settings));
+    let server = Arc::new(AuthServer::start(db.clone(), settings).await?);
     let provider = spawn_provider(provider_listener, server, &stop);
     announce(&format!("provider listening on http://{provider_addr}"))?;
 

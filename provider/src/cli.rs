@@ -267,7 +267,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     let settings = SettingsArgs::resolve(&args.settings, issuer)?;
     tokio::task::spawn_blocking(crate::password::warm_up).await?;
     let engine = db.engine();
-    let server = Arc::new(AuthServer::new(db, settings));
+    let server = Arc::new(AuthServer::start(db, settings).await?);
     // Tests and the demo read the bound port from this line.
     println!("provider listening on http://{addr}");
     use std::io::Write as _;

@@ -76,8 +76,10 @@ pub fn credentials(
     })
 }
 
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space,
+/// `%XX` a byte. A literal `&` is part of the value (the parser would split there).
 fn form_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("v={s}").as_bytes())
+    form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
@@ -119,6 +121,13 @@ mod tests {
         assert_eq!(c.client_id, "my app");
         assert_eq!(c.secret.as_ref().map(PlainToken::expose), Some("s:cret"));
         assert!(c.via_basic);
+    }
+
+    #[test]
+    fn basic_credentials_keep_ampersands() {
+        let header = format!("Basic {}", STANDARD.encode("app:a&b=c"));
+        let c = credentials(Some(&header), &Params::default()).expect("parses");
+        assert_eq!(c.secret.as_ref().map(PlainToken::expose), Some("a&b=c"));
     }
 
     #[test]

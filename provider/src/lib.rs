@@ -36,15 +36,23 @@ pub struct AuthServer {
     pub db: storage::Db,
     pub settings: config::Settings,
     pub logins: password::LoginQueue,
+    /// Signs the CSRF tokens of the provider's forms (shared through the database).
+    pub csrf_key: secret::SigningKey,
 }
 
 impl AuthServer {
-    pub fn new(db: storage::Db, settings: config::Settings) -> Self {
+    /// Loads (or, on first start, creates) the shared keys.
+    pub async fn start(
+        db: storage::Db,
+        settings: config::Settings,
+    ) -> Result<Self, storage::StorageError> {
         let t = settings.throttle;
-        Self {
+        let csrf_key = secret::SigningKey::new(&db.server_key("csrf").await?);
+        Ok(Self {
             db,
             logins: password::LoginQueue::new(t.max_queued_logins, t.max_queued_logins_per_ip),
+            csrf_key,
             settings,
-        }
+        })
     }
 }

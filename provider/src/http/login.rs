@@ -49,7 +49,7 @@ pub async fn submit(
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let form = form.map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")))?;
-    web::check_csrf(&headers, form.get(web::CSRF_FIELD))?;
+    web::check_csrf(&server, &headers, form.get(web::CSRF_FIELD))?;
     let next = web::safe_next(form.get("next"));
     let username = form.get("username").unwrap_or("");
     let password = Password::new(form.get("password").unwrap_or(""));
@@ -103,7 +103,7 @@ pub async fn logout(
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let form = form.map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")))?;
-    web::check_csrf(&headers, form.get(web::CSRF_FIELD))?;
+    web::check_csrf(&server, &headers, form.get(web::CSRF_FIELD))?;
     let cookie = web::end_session(&server, &headers).await?;
     let mut r = Redirect::to("/accounts/login/").into_response();
     r.headers_mut().append(header::SET_COOKIE, cookie);

@@ -87,8 +87,13 @@ pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    // Spans name the method and path only: never the query, which at the authorize
+    // endpoint (and in the login page's `next`) carries `state` and the request.
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    });
     r.layer(axum::middleware::from_fn(ops::count))
-        .layer(TraceLayer::new_for_http())
+        .layer(trace)
         .with_state(server)
 }
 

@@ -41,10 +41,10 @@ fn build_cookie(name: &'static str, value: String, secure: bool, max_age: i64) -
 /// The CSRF token to put in a form, and the `Set-Cookie` to send when the
 /// browser has none yet.
 pub fn csrf_token(server: &AuthServer, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie_value(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
+    match cookie_value(headers, CSRF_COOKIE).filter(|v| server.csrf_key.issued(v)) {
         Some(v) => (v.to_owned(), None),
         None => {
-            let t = PlainToken::generate(prefix::CSRF).expose().to_owned();
+            let t = server.csrf_key.issue();
             let c = build_cookie(
                 CSRF_COOKIE,
                 t.clone(),
@@ -70,12 +70,16 @@ pub fn form_page(
     if let Some(c) = set_cookie {
         r.headers_mut().append(header::SET_COOKIE, c);
     }
+    // A page with a CSRF token (login, consent, admin) is never cached or stored.
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-/// Refuses a form post whose token does not match the cookie, or that comes
-/// from another origin than the one it was sent to.
+/// Refuses a form post whose token this server did not issue or does not match
+/// the cookie, or that comes from another origin than the one it was sent to.
 pub fn check_csrf(
+    server: &AuthServer,
     headers: &HeaderMap,
     submitted: Option<&str>,
 ) -> std::result::Result<(), PageError> {
@@ -87,16 +91,25 @@ pub fn check_csrf(
     };
     let cookie = cookie_value(headers, CSRF_COOKIE).ok_or_else(forbidden)?;
     let submitted = submitted.ok_or_else(forbidden)?;
-    if cookie.is_empty() || !ct_eq(cookie, submitted) {
+    // Double submit of a token the server signed: an attacker who can plant a
+    // cookie (a sibling subdomain) cannot make up a pair that verifies.
+    if !server.csrf_key.issued(cookie) || !ct_eq(cookie, submitted) {
         return Err(forbidden());
     }
-    if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+    // The scheme counts: `http://host` is another origin than `https://host`.
+    if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        let host = host.to_str().unwrap_or("");
-        let same = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            == Some(host);
+        let scheme = if server.settings.issuer.starts_with("https://") {
+            "https"
+        } else {
+            "http"
+        };
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let same = origin == server.settings.issuer
+            || (!host.is_empty() && origin == format!("{scheme}://{host}"));
         if !same {
             return Err(forbidden());
         }

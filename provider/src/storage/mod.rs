@@ -11,6 +11,7 @@ pub mod applications;
 pub mod batch;
 pub mod cleanup;
 pub mod inline;
+pub mod keys;
 pub mod notes;
 pub mod sessions;
 pub mod throttle;

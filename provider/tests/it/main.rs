@@ -7,6 +7,7 @@ mod api;
 mod authorize;
 mod cli;
 mod codes;
+mod forms;
 mod multiprocess;
 mod ops;
 mod refresh;

@@ -141,7 +141,7 @@ impl TestApp {
         let mut args = default_settings();
         tweak(&mut args);
         let settings = args.resolve(base.clone()).expect("settings");
-        let server = Arc::new(AuthServer::new(db, settings));
+        let server = Arc::new(AuthServer::start(db, settings).await.expect("server keys"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(latchkey_provider::http::serve(
             listener,

@@ -194,7 +194,7 @@ pub async fn add(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let params = checked_form(&headers, form)?;
+    let params = checked_form(&server, &headers, form)?;
     let form = AppForm::from_params(&params);
     let fields = match form.validate(&server).await {
         Ok(f) => f,
@@ -270,7 +270,7 @@ pub async fn change(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let params = checked_form(&headers, form)?;
+    let params = checked_form(&server, &headers, form)?;
     let app = find(&server, &id).await?;
     let form = AppForm::from_params(&params);
     let fields = match form.validate(&server).await {
@@ -322,7 +322,7 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    checked_form(&headers, form)?;
+    checked_form(&server, &headers, form)?;
     let app = find(&server, &id).await?;
     match management::rotate_secret(&server.db, &app).await {
         Ok(secret) => Ok(secret_page(
@@ -390,7 +390,7 @@ pub async fn delete(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    checked_form(&headers, form)?;
+    checked_form(&server, &headers, form)?;
     if !server.db.delete_application(&id).await? {
         return Err(not_found("application"));
     }

@@ -131,9 +131,13 @@ fn page<T: Template>(
 }
 
 /// A parsed form after the CSRF check: the first thing every POST handler does.
-fn checked_form(headers: &HeaderMap, form: Result<Params, String>) -> Result<Params, PageError> {
+fn checked_form(
+    server: &AuthServer,
+    headers: &HeaderMap,
+    form: Result<Params, String>,
+) -> Result<Params, PageError> {
     let form = form.map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")))?;
-    web::check_csrf(headers, form.get(web::CSRF_FIELD))?;
+    web::check_csrf(server, headers, form.get(web::CSRF_FIELD))?;
     Ok(form)
 }
 

@@ -147,7 +147,7 @@ pub async fn add(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let mut errors = Errors::default();
     let username = p.get("username").unwrap_or("").trim();
     let email = p.get("email").unwrap_or("").trim();
@@ -254,7 +254,7 @@ pub async fn set_password(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let user = find(&server, &id).await?;
     let mut errors = Errors::default();
     let Some(password) = new_password(&p, &mut errors) else {
@@ -279,7 +279,7 @@ pub async fn set_flags(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let user = find(&server, &id).await?;
     let (is_active, is_staff) = (p.has("is_active"), p.has("is_staff"));
     match management::set_user_flags(&server.db, &me, &user, is_active, is_staff).await {
@@ -303,7 +303,7 @@ pub async fn sign_out(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    checked_form(&headers, form)?;
+    checked_form(&server, &headers, form)?;
     let user = find(&server, &id).await?;
     match management::sign_out_everywhere(&server.db, &user.id).await {
         Ok(_) => {
