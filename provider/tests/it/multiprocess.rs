@@ -36,6 +36,10 @@ pub async fn serve(db: &str, extra: &[&str]) -> (Child, String) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "SKIPPED: LATCHKEY_TEST_POSTGRES_URL was unset when the tests were built"
+)]
 async fn two_processes_share_logins_codes_and_throttling() {
     let Some(db) = ScratchDb::new(Backend::Postgres, "two_processes").await else {
         return;
