@@ -199,6 +199,8 @@ pub struct LoginQueue {
     max_total: usize,
     max_per_ip: usize,
     state: Arc<Mutex<Queue>>,
+    /// The server's hashing slots ([`concurrent_hashes`]); one server per process.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, Default)]
@@ -212,6 +214,7 @@ struct Queue {
 pub struct Ticket {
     ip: IpAddr,
     state: Arc<Mutex<Queue>>,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The queue is full (overall or for this IP): refuse now, do not wait.
@@ -224,6 +227,7 @@ impl LoginQueue {
             max_total,
             max_per_ip,
             state: Arc::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrent_hashes())),
         }
     }
 
@@ -239,6 +243,7 @@ impl LoginQueue {
         Ok(Ticket {
             ip,
             state: Arc::clone(&self.state),
+            slots: Arc::clone(&self.slots),
         })
     }
 
@@ -262,12 +267,12 @@ impl Drop for Ticket {
     }
 }
 
-/// [`verify`] on the blocking pool, bounded by [`SLOTS`], holding `ticket` until
+/// [`verify`] on the blocking pool, bounded by the queue's slots, holding `ticket` until
 /// it ends. The slot and the ticket move into the blocking task: a client that
 /// hangs up mid-hash does not free them before the hash ends (else cancelled
 /// requests could run any number of hashes at once).
 pub async fn verify_bounded(ticket: Ticket, password: &Password, stored: Option<String>) -> bool {
-    let Ok(slot) = SLOTS.acquire().await else {
+    let Ok(slot) = Arc::clone(&ticket.slots).acquire_owned().await else {
         return false;
     };
     let password = password.clone();

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use crate::AuthServer;
 use crate::model::User;
-use crate::password::{self, Password};
+use crate::password::{self, Password, Ticket};
 use crate::storage::StorageError;
 use crate::storage::throttle::ThrottleKey;
 
@@ -35,17 +35,25 @@ fn ip_key(ip: IpAddr) -> String {
 
 /// Checks a username and password with throttling and constant-cost verification.
 /// `Ok(None)`: wrong credentials (already counted).
+/// A place in the server's hashing queue for a login from `ip`, taken before
+/// anything else (client authentication included), so a flood beyond the bound
+/// costs neither a hash nor a database query.
+pub fn queue_ticket(server: &AuthServer, ip: IpAddr) -> Result<Ticket, Throttled> {
+    server.logins.take(ip).map_err(|_| {
+        crate::metrics::count_throttled("queue_full");
+        Throttled { retry_after: 1 }
+    })
+}
+
+/// `ticket` comes from [`queue_ticket`].
 pub async fn authenticate_user(
     server: &AuthServer,
+    ticket: Ticket,
     username: &str,
     password: &Password,
     ip: IpAddr,
 ) -> Result<Option<User>, LoginError> {
     let (db, s) = (&server.db, &server.settings.throttle);
-    let ticket = server.logins.take(ip).map_err(|_| {
-        crate::metrics::count_throttled("queue_full");
-        LoginError::Throttled(Throttled { retry_after: 1 })
-    })?;
     let keys = [
         ThrottleKey {
             key: user_key(username),

@@ -10,13 +10,14 @@ use crate::AuthServer;
 use crate::error::OAuthError;
 use crate::issue::{Issue, issue};
 use crate::model::Application;
-use crate::password::Password;
+use crate::password::{Password, Ticket};
 use crate::scope::Scopes;
 use crate::storage::new_id;
 use crate::throttle::{self, LoginError};
 
 pub async fn exchange(
     server: &AuthServer,
+    ticket: Option<Ticket>,
     app: &Application,
     username: &str,
     password: &Password,
@@ -24,7 +25,11 @@ pub async fn exchange(
     ip: IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = super::resolve_scope(server, app, scope)?;
-    let user = match throttle::authenticate_user(server, username, password, ip).await {
+    let ticket = match ticket {
+        Some(t) => t,
+        None => throttle::queue_ticket(server, ip)?,
+    };
+    let user = match throttle::authenticate_user(server, ticket, username, password, ip).await {
         Ok(Some(user)) => user,
         Ok(None) => return Err(OAuthError::invalid_grant("invalid credentials given")),
         Err(LoginError::Throttled(t)) => return Err(t.into()),

@@ -62,7 +62,11 @@ pub async fn submit(
             Some("Enter a username and a password."),
         ));
     }
-    match throttle::authenticate_user(&server, username, &password, peer.ip()).await {
+    let ticket = match throttle::queue_ticket(&server, peer.ip()) {
+        Ok(t) => t,
+        Err(t) => return Ok(throttled_page(&t)),
+    };
+    match throttle::authenticate_user(&server, ticket, username, &password, peer.ip()).await {
         Ok(Some(user)) => {
             let cookie = web::start_session(&server, &headers, &user).await?;
             let mut r = Redirect::to(next).into_response();
@@ -80,21 +84,23 @@ pub async fn submit(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(r)
         }
-        Err(LoginError::Throttled(t)) => {
-            let mut r = PageError::new(
-                429,
-                format!(
-                    "Too many failed sign-in attempts. Try again in {} seconds.",
-                    t.retry_after
-                ),
-            )
-            .into_response();
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, t.retry_after.into());
-            Ok(r)
-        }
+        Err(LoginError::Throttled(t)) => Ok(throttled_page(&t)),
         Err(LoginError::Storage(e)) => Err(e.into()),
     }
+}
+
+fn throttled_page(t: &throttle::Throttled) -> Response {
+    let mut r = PageError::new(
+        429,
+        format!(
+            "Too many sign-in attempts. Try again in {} seconds.",
+            t.retry_after
+        ),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, t.retry_after.into());
+    r
 }
 
 pub async fn logout(
