@@ -163,7 +163,7 @@ mod tests {
         assert!(k.issued(&t));
         assert!(!SigningKey::new("k2").issued(&t));
         assert!(!k.issued("a"));
-        assert!(!k.issued(&PlainToken::generate("").expose().to_owned()));
+        assert!(!k.issued(PlainToken::generate("").expose()));
     }
 
     #[test]

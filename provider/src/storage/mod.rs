@@ -1,10 +1,22 @@
 //! Persistence: one schema, two engines.
 //!
 //! SQLite (the default, a file under `./data/`) or PostgreSQL, chosen by the
-//! database URL. Every query is written once with `$n` placeholders (both
-//! engines accept them) and run on whichever pool is configured through
-//! [`on_pool!`]. Nothing about a request lives in process memory, so several
-//! provider processes sharing one PostgreSQL behave as one server.
+//! database URL. Every query is written once with `$n` placeholders, first used in
+//! order (both engines accept them; SQLite numbers them by first use). Nothing about
+//! a request lives in process memory, so several provider processes sharing one
+//! PostgreSQL behave as one server.
+//!
+//! **The rule.** The hot path — what a token request, a login attempt and the
+//! bearer check run — goes through [`inline::fetch_optional!`] for reads and
+//! [`inline::Inline::write`] for writes: on SQLite rusqlite on the calling thread
+//! (sqlx's thread hop was ~70 % of a token request's CPU, `bench/FINDINGS.md`), on
+//! PostgreSQL sqlx. Anything that writes more than one statement uses one
+//! transaction: [`batch::Db::write_all`] (or, when it must read in between, the
+//! same pair of per-engine transactions written out: `token_writes`, `throttle`).
+//! Everything else (admin pages, sessions, the sweeper) uses sqlx on both engines
+//! through [`on_pool!`] (reads) and [`on_writer!`] (writes, holding the SQLite
+//! writer's lock). Rows are named structs ([`row!`]) — applications, codes and refresh
+//! tokens so far; users and the bearer-check join are still tuples.
 
 pub mod active_tokens;
 pub mod applications;
