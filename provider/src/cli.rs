@@ -264,7 +264,7 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let settings = SettingsArgs::resolve(&args.settings, issuer)?;
+    let settings = SettingsArgs::resolve(&args.settings, issuer, addr)?;
     tokio::task::spawn_blocking(crate::password::warm_up).await?;
     let engine = db.engine();
     let server = Arc::new(AuthServer::start(db, settings).await?);
@@ -272,7 +272,13 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
     println!("provider listening on http://{addr}");
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    tracing::info!(%addr, engine, issuer = %server.settings.issuer, "provider started");
+    tracing::info!(
+        %addr,
+        engine,
+        issuer = %server.settings.issuer,
+        allowed_hosts = %server.settings.allowed_hosts.describe(),
+        "provider started"
+    );
     let ops = match args.metrics_listen {
         Some(a) => {
             let l = tokio::net::TcpListener::bind(a).await?;

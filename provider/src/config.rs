@@ -7,12 +7,14 @@
 //! `PROVIDER_LOGIN_SESSION_SECONDS`, `PROVIDER_COOKIE_SECURE`,
 //! `PROVIDER_THROTTLE_MAX_FAILURES_PER_USER`, `PROVIDER_THROTTLE_MAX_FAILURES_PER_IP`,
 //! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_MAX_QUEUED_LOGINS`,
-//! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`.
+//! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`,
+//! `PROVIDER_ALLOWED_HOSTS`.
 
 use std::net::SocketAddr;
 
 use clap::Args;
 
+use crate::hosts::AllowedHosts;
 use crate::scope::Scopes;
 
 #[derive(Debug, Clone, Args)]
@@ -99,6 +101,11 @@ pub struct SettingsArgs {
     /// How often expired codes, tokens and sessions are swept (0 = never).
     #[arg(long, env = "PROVIDER_SWEEP_INTERVAL_SECONDS", default_value_t = 60)]
     pub sweep_interval_seconds: u64,
+    /// Hosts this server answers for (Django's ALLOWED_HOSTS), separated by spaces or
+    /// commas, ports ignored; `.example.com` includes subdomains, `*` allows any.
+    /// Default: the issuer's host, the listen address, localhost, 127.0.0.1 and [::1].
+    #[arg(long, env = "PROVIDER_ALLOWED_HOSTS")]
+    pub allowed_hosts: Option<String>,
 }
 
 /// Settings the domain reads, resolved from the flags.
@@ -114,6 +121,7 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub throttle: ThrottleSettings,
     pub sweep_interval_seconds: u64,
+    pub allowed_hosts: AllowedHosts,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -126,7 +134,8 @@ pub struct ThrottleSettings {
 }
 
 impl SettingsArgs {
-    pub fn resolve(&self, issuer: String) -> anyhow::Result<Settings> {
+    /// `listen` is the address actually bound (it joins the default allowed hosts).
+    pub fn resolve(&self, issuer: String, listen: SocketAddr) -> anyhow::Result<Settings> {
         let scopes = Scopes::parse(&self.scopes)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
@@ -150,7 +159,16 @@ impl SettingsArgs {
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
+        let allowed_hosts = match &self.allowed_hosts {
+            Some(list) => AllowedHosts::parse(list).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--allowed-hosts takes host names or IPs without scheme or port (or *)"
+                )
+            })?,
+            None => AllowedHosts::default_for(&issuer, listen),
+        };
         Ok(Settings {
+            allowed_hosts,
             issuer: issuer.trim_end_matches('/').to_owned(),
             scopes,
             access_token_expire_seconds: self.access_token_expire_seconds,

@@ -11,6 +11,7 @@ pub mod client_auth;
 pub mod config;
 pub mod error;
 pub mod grants;
+pub mod hosts;
 pub mod http;
 pub mod introspection;
 pub mod issue;

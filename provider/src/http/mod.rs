@@ -6,6 +6,7 @@ mod api;
 mod authorize;
 mod errors;
 mod extract;
+mod hosts;
 mod login;
 mod metadata;
 mod ops;
@@ -80,7 +81,12 @@ pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
                 axum::Json(serde_json::json!({"detail": "Not found."})),
             )
         })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Before any handler; inside the header layers, so a refusal still carries them.
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            hosts::check,
+        ));
     for (name, value) in headers {
         r = r.layer(SetResponseHeaderLayer::if_not_present(
             name,

@@ -8,6 +8,7 @@ mod authorize;
 mod cli;
 mod codes;
 mod forms;
+mod hosts;
 mod multiprocess;
 mod ops;
 mod refresh;

@@ -64,7 +64,9 @@ async fn metrics_on_their_own_listener(b: Backend) {
         format!("http://{}", main.local_addr().unwrap()),
         format!("http://{}", ops.local_addr().unwrap()),
     );
-    let settings = default_settings().resolve(main_url.clone()).unwrap();
+    let settings = default_settings()
+        .resolve(main_url.clone(), main.local_addr().unwrap())
+        .unwrap();
     let server = Arc::new(AuthServer::start(db.clone(), settings).await.unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(latchkey_provider::http::serve_with_ops(

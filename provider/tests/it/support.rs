@@ -138,10 +138,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
         let mut args = default_settings();
         tweak(&mut args);
-        let settings = args.resolve(base.clone()).expect("settings");
+        let settings = args.resolve(base.clone(), addr).expect("settings");
         let server = Arc::new(AuthServer::start(db, settings).await.expect("server keys"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(latchkey_provider::http::serve(
