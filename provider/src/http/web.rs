@@ -1,7 +1,8 @@
 //! Browser-facing plumbing for the provider's own pages: the login session
 //! cookie, and Django-style double-submit CSRF protection (a `csrftoken`
 //! cookie and a `csrfmiddlewaretoken` form field, compared in constant time,
-//! plus an `Origin` check) — stateless, so it works across provider processes.
+//! plus a required same-origin `Origin` or `Referer`) — stateless, so it works
+//! across provider processes.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};
@@ -96,25 +97,48 @@ pub fn check_csrf(
     if !server.csrf_key.issued(cookie) || !ct_eq(cookie, submitted) {
         return Err(forbidden());
     }
-    // The scheme counts: `http://host` is another origin than `https://host`.
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or("");
-        let scheme = if server.settings.issuer.starts_with("https://") {
-            "https"
-        } else {
-            "http"
-        };
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let same = origin == server.settings.issuer
-            || (!host.is_empty() && origin == format!("{scheme}://{host}"));
-        if !same {
-            return Err(forbidden());
-        }
+    if !same_origin(server, headers) {
+        return Err(forbidden());
     }
     Ok(())
+}
+
+/// Where the post came from must be this site, and must be known: `Origin`, or when
+/// a browser sends none, the origin (scheme, host, port) of `Referer` (the referrer
+/// policy is `same-origin`, so same-origin posts carry it). Neither, `Origin: null`
+/// or an unparsable value → refused (Django does this for HTTPS; here for both
+/// schemes). "This site" is the issuer's origin, or `scheme://Host` with the
+/// issuer's scheme; the scheme counts (`http://h` is not `https://h`, RFC 6454 §4).
+fn same_origin(server: &AuthServer, headers: &HeaderMap) -> bool {
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let origin_of = |s: &str| {
+        url::Url::parse(s)
+            .ok()
+            .map(|u| u.origin())
+            .filter(url::Origin::is_tuple)
+            .map(|o| o.ascii_serialization())
+    };
+    let from = match header_str(header::ORIGIN) {
+        Some(o) => origin_of(o),
+        None => header_str(header::REFERER).and_then(origin_of),
+    };
+    let Some(from) = from else {
+        return false;
+    };
+    let issuer = &server.settings.issuer;
+    let scheme = if issuer.starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    };
+    let via_host = header_str(header::HOST)
+        .filter(|h| !h.is_empty())
+        .and_then(|h| origin_of(&format!("{scheme}://{h}")));
+    origin_of(issuer).as_deref() == Some(from.as_str()) || via_host.as_deref() == Some(&*from)
 }
 
 /// The logged-in user of the provider's pages, if any.

@@ -1,4 +1,5 @@
-//! The provider's forms: CSRF tokens the server issued, scheme-exact Origin, pages
+//! The provider's forms: CSRF tokens the server issued, a required same-origin
+//! `Origin` (or, without one, `Referer`), scheme-exact, pages
 //! never cached; and exact Content-Type matching at the token endpoint.
 
 use reqwest::StatusCode;
@@ -13,10 +14,10 @@ async fn forms_need_a_server_issued_token_and_the_right_origin(b: Backend) {
         return;
     };
     t.user("admin", "admin").await;
-    let login = |cookie: String, field: String, origin: Option<String>| {
+    let with = |cookie: String, field: String, header: Option<(&'static str, String)>| {
         let t = &t;
         async move {
-            let mut r = crate::support::browser()
+            let mut r = crate::support::bare_browser()
                 .post(t.url("/accounts/login/"))
                 .header("cookie", format!("csrftoken={cookie}"))
                 .form(&[
@@ -24,20 +25,23 @@ async fn forms_need_a_server_issued_token_and_the_right_origin(b: Backend) {
                     ("password", "admin"),
                     ("csrfmiddlewaretoken", field.as_str()),
                 ]);
-            if let Some(o) = origin {
-                r = r.header("origin", o);
+            if let Some((name, value)) = header {
+                r = r.header(name, value);
             }
             r.send().await.unwrap().status()
         }
     };
+    let login = |cookie: String, field: String, origin: Option<String>| {
+        with(cookie, field, origin.map(|o| ("origin", o)))
+    };
     // Any equal pair used to pass: only a token this server signed does now.
     assert_eq!(
-        login("a".into(), "a".into(), None).await,
+        login("a".into(), "a".into(), Some(t.base.clone())).await,
         StatusCode::FORBIDDEN
     );
     let forged = "A".repeat(43);
     assert_eq!(
-        login(forged.clone(), forged, None).await,
+        login(forged.clone(), forged, Some(t.base.clone())).await,
         StatusCode::FORBIDDEN
     );
     let page = t.http.get(t.url("/accounts/login/")).send().await.unwrap();
@@ -49,6 +53,39 @@ async fn forms_need_a_server_issued_token_and_the_right_origin(b: Backend) {
         login(token.clone(), token.clone(), Some(https)).await,
         StatusCode::FORBIDDEN
     );
+    // Neither Origin nor Referer: refused, however good the token.
+    assert_eq!(
+        login(token.clone(), token.clone(), None).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        login(token.clone(), token.clone(), Some("null".into())).await,
+        StatusCode::FORBIDDEN
+    );
+    // Without Origin, the Referer's scheme, host and port must be this site's.
+    for (referer, expected) in [
+        (
+            format!("{}/accounts/login/?next=/", t.base),
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            format!("{}/accounts/login/", t.base.replace("http://", "https://")),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "http://evil.example/accounts/login/".into(),
+            StatusCode::FORBIDDEN,
+        ),
+        ("not a url".into(), StatusCode::FORBIDDEN),
+    ] {
+        let got = with(
+            token.clone(),
+            token.clone(),
+            Some(("referer", referer.clone())),
+        )
+        .await;
+        assert_eq!(got, expected, "{referer}");
+    }
     assert_eq!(
         login(token.clone(), token.clone(), Some(t.base.clone())).await,
         StatusCode::SEE_OTHER

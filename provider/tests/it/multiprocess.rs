@@ -87,7 +87,7 @@ async fn two_processes_share_logins_codes_and_throttling() {
     let (_b, b) = serve(&db.url, &throttle).await;
 
     // Log in on A; the session cookie works on B (same host, cookies ignore ports).
-    let http = browser();
+    let http = browser(&a);
     let html = http
         .get(format!("{a}/accounts/login/"))
         .send()

@@ -153,9 +153,9 @@ impl TestApp {
             },
         ));
         Some(Self {
-            base,
             server,
-            http: browser(),
+            http: browser(&base),
+            base,
             stop: Some(stop),
             _scratch: scratch,
         })
@@ -285,13 +285,30 @@ impl Drop for TestApp {
 
 pub const REDIRECT: &str = "http://localhost:3000/login/";
 
-/// A client like a browser: cookie jar, no automatic redirects.
-pub fn browser() -> reqwest::Client {
+/// A client like a browser on a page of `origin`: cookie jar, no automatic
+/// redirects, and `Origin: <origin>` on every request (browsers send it on form
+/// posts; the provider refuses a form post without `Origin` or `Referer`).
+pub fn browser(origin: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        origin.parse().expect("origin header"),
+    );
+    browser_builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// [`browser`] without an `Origin` (a request's own headers still apply).
+pub fn bare_browser() -> reqwest::Client {
+    browser_builder().build().expect("client")
+}
+
+fn browser_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 pub async fn json_of(r: reqwest::Response) -> (StatusCode, Value) {

@@ -162,7 +162,7 @@ async fn admin_needs_a_staff_session(b: Backend) {
         ])
         .await;
     assert_eq!(s, StatusCode::OK);
-    let r = browser()
+    let r = browser(&t.base)
         .get(t.url("/admin/"))
         .bearer_auth(tok["access_token"].as_str().unwrap())
         .send()
@@ -198,7 +198,7 @@ async fn admin_needs_a_staff_session(b: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // Staff: in, and the login form sends them back where they were going.
-    let c = browser();
+    let c = browser(&t.base);
     let (_, html) = get(&t, &c, "/accounts/login/?next=/admin/").await;
     let r = c
         .post(t.url("/accounts/login/"))

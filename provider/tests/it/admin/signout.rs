@@ -19,7 +19,7 @@ struct Loot {
 }
 
 async fn loot(t: &TestApp, cli: &str, pw: &str) -> Loot {
-    let web = browser();
+    let web = browser(&t.base);
     assert_eq!(
         login_with(t, &web, "alice", pw).await,
         StatusCode::SEE_OTHER
