@@ -12,8 +12,9 @@ use rand::Rng as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A secret value in clear: shown to its owner once, never logged.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret value in clear: shown to its owner once, never logged. No `PartialEq`:
+/// compare secrets through [`TokenHash::matches`] (constant time), never `==`.
+#[derive(Clone)]
 pub struct PlainToken(String);
 
 impl PlainToken {
@@ -44,8 +45,9 @@ impl std::fmt::Debug for PlainToken {
     }
 }
 
-/// SHA-256 hex digest of a secret: what the database stores and looks up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// SHA-256 hex digest of a secret: what the database stores and looks up. No
+/// `PartialEq` either: [`TokenHash::matches`] compares in constant time.
+#[derive(Clone, Debug)]
 pub struct TokenHash(String);
 
 impl TokenHash {
@@ -152,7 +154,7 @@ mod tests {
         let b = PlainToken::generate(prefix::ACCESS);
         assert!(a.expose().starts_with("lka_"));
         assert_eq!(a.expose().len(), 4 + 43);
-        assert_ne!(a, b);
+        assert!(!a.hash().matches(&b.hash()));
     }
 
     #[test]

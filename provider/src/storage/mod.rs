@@ -15,8 +15,8 @@
 //! same pair of per-engine transactions written out: `token_writes`, `throttle`).
 //! Everything else (admin pages, sessions, the sweeper) uses sqlx on both engines
 //! through [`on_pool!`] (reads) and [`on_writer!`] (writes, holding the SQLite
-//! writer's lock). Rows are named structs ([`row!`]) — applications, codes and refresh
-//! tokens so far; users and the bearer-check join are still tuples.
+//! writer's lock). Rows of more than a column or two are named structs ([`row!`]):
+//! applications, users, codes, refresh tokens and the bearer check's join.
 
 pub mod active_tokens;
 pub mod applications;

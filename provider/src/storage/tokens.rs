@@ -93,6 +93,25 @@ super::row! {
         successor: Option<String>,
     }
 }
+
+super::row! {
+    /// The bearer check's join: the token, its application, its user (none for
+    /// `client_credentials` tokens, hence the options).
+    struct BearerRow {
+        token_id: String,
+        scope: String,
+        expires_at: i64,
+        created_at: i64,
+        client_id: String,
+        application_name: String,
+        user_id: Option<String>,
+        username: Option<String>,
+        email: Option<String>,
+        groups: Option<String>,
+        is_staff: Option<i64>,
+        is_active: Option<i64>,
+    }
+}
 pub(super) const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at, successor";
 
 pub(super) fn refresh_from_row(r: RefreshRow) -> Refresh {
@@ -186,25 +205,12 @@ impl Db {
 
     /// Looks up a live access token with its application and user: the bearer check.
     pub async fn access_token_info(&self, hash: &TokenHash) -> Result<Option<TokenInfo>> {
-        type Row = (
-            String,
-            String,
-            i64,
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-        );
         let row = fetch_optional!(
             self,
-            Row,
-            "SELECT t.id, t.scope, t.expires_at, t.created_at, a.client_id, a.name, \
-                    u.id, u.username, u.email, u.groups, u.is_staff, u.is_active \
+            BearerRow,
+            "SELECT t.id AS token_id, t.scope, t.expires_at, t.created_at, a.client_id, \
+                    a.name AS application_name, u.id AS user_id, u.username, u.email, \
+                    u.groups, u.is_staff, u.is_active \
              FROM access_tokens t JOIN applications a ON a.id = t.application_id \
              LEFT JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2",
@@ -213,31 +219,31 @@ impl Db {
         )?;
         let Some(r) = row else { return Ok(None) };
         // A deactivated user's tokens stop working at once.
-        if r.11 == Some(0) {
+        if r.is_active == Some(0) {
             return Ok(None);
         }
-        let user = match (r.6, r.7) {
+        let user = match (r.user_id, r.username) {
             (Some(id), Some(username)) => Some(TokenUser {
                 id,
                 username,
-                email: r.8.unwrap_or_default(),
+                email: r.email.unwrap_or_default(),
                 groups: r
-                    .9
+                    .groups
                     .unwrap_or_default()
                     .split_whitespace()
                     .map(str::to_owned)
                     .collect(),
-                is_staff: r.10 == Some(1),
+                is_staff: r.is_staff == Some(1),
             }),
             _ => None,
         };
         Ok(Some(TokenInfo {
-            token_id: r.0,
-            scope: Scopes::from_stored(&r.1),
-            expires_at: r.2,
-            created_at: r.3,
-            client_id: r.4,
-            application_name: r.5,
+            token_id: r.token_id,
+            scope: Scopes::from_stored(&r.scope),
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            client_id: r.client_id,
+            application_name: r.application_name,
             user,
         }))
     }

@@ -8,19 +8,30 @@ use crate::model::User;
 
 const SEARCH: &str = "(LOWER(username) LIKE $1 OR LOWER(email) LIKE $1)";
 
-type Row = (String, String, String, String, i64, i64, String, i64);
+super::row! {
+    struct Row {
+        id: String,
+        username: String,
+        email: String,
+        password_hash: String,
+        is_staff: i64,
+        is_active: i64,
+        groups: String,
+        created_at: i64,
+    }
+}
 const COLUMNS: &str = "id, username, email, password_hash, is_staff, is_active, groups, created_at";
 
 fn from_row(r: Row) -> User {
     User {
-        id: r.0,
-        username: r.1,
-        email: r.2,
-        password_hash: r.3,
-        is_staff: r.4 != 0,
-        is_active: r.5 != 0,
-        groups: r.6.split_whitespace().map(str::to_owned).collect(),
-        created_at: r.7,
+        id: r.id,
+        username: r.username,
+        email: r.email,
+        password_hash: r.password_hash,
+        is_staff: r.is_staff != 0,
+        is_active: r.is_active != 0,
+        groups: r.groups.split_whitespace().map(str::to_owned).collect(),
+        created_at: r.created_at,
     }
 }
 
@@ -67,6 +78,30 @@ impl Db {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
         let row = fetch_optional!(self, Row, sql.as_str(), id)?;
         Ok(row.map(from_row))
+    }
+
+    /// Usernames by user id, for a page of rows that name their owner: one query
+    /// however many ids (at most a page's worth).
+    pub async fn usernames_by_id(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, username FROM users WHERE id IN ({})",
+            marks.join(", ")
+        );
+        let rows: Vec<(String, String)> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().collect())
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {

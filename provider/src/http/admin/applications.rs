@@ -19,7 +19,7 @@ use crate::management::{self, ManagementError};
 use crate::model::{AppGrant, Application, ClientType};
 use crate::storage::active_tokens::{TokenFilter, TokenKind};
 
-use super::forms::{AppForm, Errors, owner_name, save_error};
+use super::forms::{AppForm, Errors, save_error};
 
 pub struct Row {
     pub id: String,
@@ -53,14 +53,12 @@ pub async fn list(
     let search = q.get("q").unwrap_or("").trim().to_owned();
     let total = server.db.count_applications(&search).await?;
     let pager = Pager::new(&q, total, &[("q", &search)]);
-    let apps = server
-        .db
-        .list_applications(&search, super::PAGE_SIZE, pager.offset())
+    let apps = management::list_applications(&server.db, &search, super::PAGE_SIZE, pager.offset())
         .await?;
-    let mut rows = Vec::with_capacity(apps.len());
-    for a in apps {
-        rows.push(Row {
-            owner: owner_name(&server, a.user_id.as_deref()).await?,
+    let rows: Vec<Row> = apps
+        .into_iter()
+        .map(|management::ListedApplication { app: a, owner }| Row {
+            owner,
             id: a.id,
             name: a.name,
             client_id: a.client_id,
@@ -68,8 +66,8 @@ pub async fn list(
             grant: grant_label(a.grant),
             skip_authorization: a.skip_authorization,
             created: fmt_time(a.created_at),
-        });
-    }
+        })
+        .collect();
     Ok(page(&server, &headers, StatusCode::OK, |csrf_token| {
         ListPage {
             csrf_token,

@@ -80,7 +80,7 @@ impl AppForm {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            owner: owner_name(server, a.user_id.as_deref()).await?,
+            owner: management::owner_name(&server.db, a.user_id.as_deref()).await?,
         })
     }
 
@@ -146,21 +146,6 @@ impl AppForm {
             _ => Err(errors),
         }
     }
-}
-
-pub(super) async fn owner_name(
-    server: &AuthServer,
-    user_id: Option<&str>,
-) -> Result<String, StorageError> {
-    Ok(match user_id {
-        Some(id) => server
-            .db
-            .user_by_id(id)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_default(),
-        None => String::new(),
-    })
 }
 
 /// Attributes a failure of the final save to a field, or to the form as a whole.
