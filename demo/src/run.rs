@@ -40,12 +40,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let stop = Stop::new();
     stop.on_signal();
     let provider_addr = provider_listener.local_addr()?;
-    let settings = args.provider.resolve(banner.issuer.clone())?;
+    let settings = args
+        .provider
+        .resolve(banner.issuer.clone(), provider_addr)?;
     tokio::task::spawn_blocking(latchkey_provider::password::warm_up).await?;
-    let server = Arc::new(AuthServer {
-        db: db.clone(),
-        settings,
-    });
+    let server = Arc::new(AuthServer::start(db.clone(), settings).await?);
     let provider = spawn_provider(provider_listener, server, &stop);
     announce(&format!("provider listening on http://{provider_addr}"))?;
 

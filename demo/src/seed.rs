@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use latchkey_provider::management;
 use latchkey_provider::model::{AppGrant, Application, ClientType};
+use latchkey_provider::password::Password;
 use latchkey_provider::secret::PlainToken;
 use latchkey_provider::storage::{AppFields, Db};
 
@@ -40,7 +41,15 @@ pub async fn seed(db: &Db, redirect_uri: &str, secret_file: &Path) -> anyhow::Re
 async fn ensure_admin(db: &Db) -> anyhow::Result<()> {
     if db.user_by_username(ADMIN_USERNAME).await?.is_none() {
         let groups = ["demo".to_owned(), "staff".to_owned()];
-        management::create_user(db, ADMIN_USERNAME, ADMIN_PASSWORD, "", true, &groups).await?;
+        management::create_user(
+            db,
+            ADMIN_USERNAME,
+            &Password::new(ADMIN_PASSWORD),
+            "",
+            true,
+            &groups,
+        )
+        .await?;
         tracing::info!("created user {ADMIN_USERNAME}");
     }
     Ok(())
@@ -133,6 +142,7 @@ fn app_fields(client_id: &str, client_type: ClientType, grant: AppGrant, name: &
         require_pkce: false,
         allowed_scopes: None,
         user_id: None,
+        is_resource_server: false,
     }
 }
 
@@ -147,5 +157,6 @@ fn fields_of(app: &Application) -> AppFields {
         require_pkce: app.require_pkce,
         allowed_scopes: app.allowed_scopes.clone(),
         user_id: app.user_id.clone(),
+        is_resource_server: app.is_resource_server,
     }
 }

@@ -19,6 +19,8 @@ use crate::storage::{Grant, new_id, now};
 pub struct Validated {
     pub app: Application,
     pub redirect_uri: String,
+    /// The request named `redirect_uri` (else: the app's only registered one).
+    pub redirect_uri_given: bool,
     pub state: Option<String>,
     pub scope: Scopes,
     pub code_challenge: Option<String>,
@@ -44,9 +46,11 @@ impl Validated {
         let mut f = vec![
             ("response_type", "code".to_owned()),
             ("client_id", self.app.client_id.clone()),
-            ("redirect_uri", self.redirect_uri.clone()),
             ("scope", self.scope.to_string()),
         ];
+        if self.redirect_uri_given {
+            f.push(("redirect_uri", self.redirect_uri.clone()));
+        }
         if let Some(s) = &self.state {
             f.push(("state", s.clone()));
         }
@@ -75,17 +79,27 @@ pub async fn validate(
         .ok_or_else(|| {
             AuthorizeError::page("The application that sent you here is not registered.")
         })?;
-    let redirect = params.get("redirect_uri").ok_or_else(|| {
-        AuthorizeError::page("The authorization request has no redirect_uri; it must name one of the application's registered URIs.")
-    })?;
-    if !redirect_uri::is_registered(redirect, &app.redirect_uris) {
+    // RFC 6749 §3.1.2.3 (and OAuth 2.1): with exactly one registered URI the
+    // request may leave redirect_uri out; with several it must name one.
+    let given = params.get("redirect_uri");
+    let redirect = match (given, app.redirect_uris.as_slice()) {
+        (Some(r), _) => r.to_owned(),
+        (None, [only]) => only.clone(),
+        (None, _) => {
+            return Err(AuthorizeError::page(
+                "The authorization request has no redirect_uri; it must name one of the application's registered URIs.",
+            ));
+        }
+    };
+    if !redirect_uri::is_registered(&redirect, &app.redirect_uris) {
         return Err(AuthorizeError::page(
             "The redirect_uri is not registered for this application, so you are not being sent back to it.",
         ));
     }
     let mut v = Validated {
         app,
-        redirect_uri: redirect.to_owned(),
+        redirect_uri: redirect,
+        redirect_uri_given: given.is_some(),
         state: params.get("state").map(str::to_owned),
         scope: Scopes::default(),
         code_challenge: None,
@@ -171,6 +185,7 @@ pub async fn approve(
         application_id: v.app.id.clone(),
         user_id: user.id.clone(),
         redirect_uri: v.redirect_uri.clone(),
+        redirect_uri_given: v.redirect_uri_given,
         scope: v.scope.clone(),
         code_challenge: v.code_challenge.clone(),
         expires_at: now() + server.settings.authorization_code_expire_seconds,

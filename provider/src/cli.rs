@@ -1,4 +1,5 @@
-//! `provider` command line: `serve`, `createuser`, `createapplication`, `cleartokens`.
+//! `provider` command line: `serve`, `createuser`, `changepassword`, `createapplication`,
+//! `cleartokens`.
 //! Global flags work before or after the subcommand; every flag has a `PROVIDER_*` env var.
 
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use crate::AuthServer;
 use crate::config::{ServeArgs, SettingsArgs};
 use crate::management;
 use crate::model::{AppGrant, ClientType};
+use crate::password::Password;
 use crate::scope::Scopes;
 use crate::storage::{AppFields, Db};
 
@@ -49,6 +51,15 @@ pub enum Command {
         #[arg(long, default_value = "")]
         groups: String,
     },
+    /// Set a user's password (as Django's `changepassword`) and sign the user out
+    /// everywhere. The password is read from the first line of stdin, never from
+    /// the command line (which other local users can see in `ps`).
+    Changepassword {
+        username: String,
+        /// Read the new password from stdin (required: there is no echo-free prompt).
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Register an application, like django-oauth-toolkit's `createapplication`.
     Createapplication {
         #[arg(long)]
@@ -65,6 +76,9 @@ pub enum Command {
         skip_authorization: bool,
         #[arg(long)]
         require_pkce: bool,
+        /// May introspect other applications' tokens (RFC 7662 §4; confidential apps only).
+        #[arg(long)]
+        resource_server: bool,
         /// Space-separated scopes this app may get (default: all).
         #[arg(long)]
         allowed_scopes: Option<String>,
@@ -136,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             groups,
         } => {
             let groups: Vec<String> = groups.split_whitespace().map(str::to_owned).collect();
+            let password = Password::new(password);
             let user =
                 management::create_user(&db, &username, &password, &email, staff, &groups).await?;
             println!(
@@ -152,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             redirect_uris,
             skip_authorization,
             require_pkce,
+            resource_server,
             allowed_scopes,
             user,
             client_type,
@@ -193,6 +209,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 require_pkce,
                 allowed_scopes,
                 user_id,
+                is_resource_server: resource_server,
             };
             let (app, secret) =
                 management::create_application(&db, fields, client_secret.as_deref()).await?;
@@ -204,12 +221,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Changepassword {
+            username,
+            password_stdin,
+        } => {
+            anyhow::ensure!(
+                password_stdin,
+                "give the new password on stdin with --password-stdin (e.g. `provider changepassword {username} --password-stdin < file`)"
+            );
+            let password = read_password_line()?;
+            let user = db
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {username:?}"))?;
+            management::set_password(&db, &user.id, &password).await?;
+            println!(
+                "Password changed for user {}; every session and token of theirs is revoked.",
+                user.username
+            );
+            Ok(())
+        }
         Command::Cleartokens => {
             let n = db.sweep_all_expired().await?;
             println!("Deleted {n} expired rows.");
             Ok(())
         }
     }
+}
+
+/// The first line of stdin, without its line ending.
+fn read_password_line() -> anyhow::Result<Password> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().read_line(&mut line)?;
+    let pw = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(Password::new(pw.strip_suffix('\r').unwrap_or(pw)))
 }
 
 async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
@@ -219,16 +264,30 @@ async fn serve(db: Db, args: ServeArgs) -> anyhow::Result<()> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let settings = SettingsArgs::resolve(&args.settings, issuer)?;
+    let settings = SettingsArgs::resolve(&args.settings, issuer, addr)?;
     tokio::task::spawn_blocking(crate::password::warm_up).await?;
     let engine = db.engine();
-    let server = Arc::new(AuthServer { db, settings });
+    let server = Arc::new(AuthServer::start(db, settings).await?);
     // Tests and the demo read the bound port from this line.
     println!("provider listening on http://{addr}");
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    tracing::info!(%addr, engine, issuer = %server.settings.issuer, "provider started");
-    crate::http::serve(listener, server.clone(), shutdown_signal()).await?;
+    tracing::info!(
+        %addr,
+        engine,
+        issuer = %server.settings.issuer,
+        allowed_hosts = %server.settings.allowed_hosts.describe(),
+        "provider started"
+    );
+    let ops = match args.metrics_listen {
+        Some(a) => {
+            let l = tokio::net::TcpListener::bind(a).await?;
+            tracing::info!(addr = %l.local_addr()?, "metrics and readiness listening");
+            Some(l)
+        }
+        None => None,
+    };
+    crate::http::serve_with_ops(listener, ops, server.clone(), shutdown_signal()).await?;
     server.db.close().await;
     Ok(())
 }

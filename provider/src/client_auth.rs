@@ -61,6 +61,9 @@ pub fn credentials(
     // The id and secret are form-urlencoded before being joined (RFC 6749 §2.3.1).
     let id = form_decode(id);
     let secret = form_decode(secret);
+    if id.contains('\0') || secret.contains('\0') {
+        return Err(invalid_client(true, "malformed HTTP Basic credentials"));
+    }
     if params.get("client_id").is_some_and(|body_id| body_id != id) {
         return Err(OAuthError::invalid_request(
             "client_id in the body differs from the HTTP Basic one",
@@ -73,8 +76,10 @@ pub fn credentials(
     })
 }
 
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space,
+/// `%XX` a byte. A literal `&` is part of the value (the parser would split there).
 fn form_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("v={s}").as_bytes())
+    form_urlencoded::parse(format!("v={}", s.replace('&', "%26")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
@@ -116,6 +121,13 @@ mod tests {
         assert_eq!(c.client_id, "my app");
         assert_eq!(c.secret.as_ref().map(PlainToken::expose), Some("s:cret"));
         assert!(c.via_basic);
+    }
+
+    #[test]
+    fn basic_credentials_keep_ampersands() {
+        let header = format!("Basic {}", STANDARD.encode("app:a&b=c"));
+        let c = credentials(Some(&header), &Params::default()).expect("parses");
+        assert_eq!(c.secret.as_ref().map(PlainToken::expose), Some("a&b=c"));
     }
 
     #[test]

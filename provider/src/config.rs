@@ -1,17 +1,20 @@
 //! Server settings, with django-oauth-toolkit's names where it has one.
 //!
 //! Every flag of `provider serve` is also read from an env var (`PROVIDER_*`):
-//! `PROVIDER_LISTEN`, `PROVIDER_ISSUER`, `PROVIDER_SCOPES`,
+//! `PROVIDER_LISTEN`, `PROVIDER_ISSUER`, `PROVIDER_METRICS_LISTEN`, `PROVIDER_SCOPES`,
 //! `PROVIDER_ACCESS_TOKEN_EXPIRE_SECONDS`, `PROVIDER_AUTHORIZATION_CODE_EXPIRE_SECONDS`,
 //! `PROVIDER_REFRESH_TOKEN_EXPIRE_SECONDS`, `PROVIDER_REFRESH_TOKEN_GRACE_PERIOD_SECONDS`,
 //! `PROVIDER_LOGIN_SESSION_SECONDS`, `PROVIDER_COOKIE_SECURE`,
 //! `PROVIDER_THROTTLE_MAX_FAILURES_PER_USER`, `PROVIDER_THROTTLE_MAX_FAILURES_PER_IP`,
-//! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_SWEEP_INTERVAL_SECONDS`.
+//! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_MAX_QUEUED_LOGINS`,
+//! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`,
+//! `PROVIDER_ALLOWED_HOSTS`.
 
 use std::net::SocketAddr;
 
 use clap::Args;
 
+use crate::hosts::AllowedHosts;
 use crate::scope::Scopes;
 
 #[derive(Debug, Clone, Args)]
@@ -22,6 +25,9 @@ pub struct ServeArgs {
     /// Public base URL of this server (RFC 8414 issuer). Default: http://<listen address>.
     #[arg(long, env = "PROVIDER_ISSUER")]
     pub issuer: Option<String>,
+    /// Serve `/metrics` and `/readyz` on this address only (default: on --listen).
+    #[arg(long, env = "PROVIDER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub settings: SettingsArgs,
 }
@@ -85,9 +91,21 @@ pub struct SettingsArgs {
     pub throttle_max_failures_per_ip: i64,
     #[arg(long, env = "PROVIDER_THROTTLE_WINDOW_SECONDS", default_value_t = 300)]
     pub throttle_window_seconds: i64,
+    /// Logins waiting for or running a password hash, at most (over it: 429 at once).
+    /// Default: 16 per hashing slot (one slot per two cores).
+    #[arg(long, env = "PROVIDER_MAX_QUEUED_LOGINS")]
+    pub max_queued_logins: Option<usize>,
+    /// The same bound for one client IP. Default: 2 per hashing slot.
+    #[arg(long, env = "PROVIDER_MAX_QUEUED_LOGINS_PER_IP")]
+    pub max_queued_logins_per_ip: Option<usize>,
     /// How often expired codes, tokens and sessions are swept (0 = never).
     #[arg(long, env = "PROVIDER_SWEEP_INTERVAL_SECONDS", default_value_t = 60)]
     pub sweep_interval_seconds: u64,
+    /// Hosts this server answers for (Django's ALLOWED_HOSTS), separated by spaces or
+    /// commas, ports ignored; `.example.com` includes subdomains, `*` allows any.
+    /// Default: the issuer's host, the listen address, localhost, 127.0.0.1 and [::1].
+    #[arg(long, env = "PROVIDER_ALLOWED_HOSTS")]
+    pub allowed_hosts: Option<String>,
 }
 
 /// Settings the domain reads, resolved from the flags.
@@ -103,6 +121,7 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub throttle: ThrottleSettings,
     pub sweep_interval_seconds: u64,
+    pub allowed_hosts: AllowedHosts,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -110,10 +129,13 @@ pub struct ThrottleSettings {
     pub max_failures_per_user: i64,
     pub max_failures_per_ip: i64,
     pub window_seconds: i64,
+    pub max_queued_logins: usize,
+    pub max_queued_logins_per_ip: usize,
 }
 
 impl SettingsArgs {
-    pub fn resolve(&self, issuer: String) -> anyhow::Result<Settings> {
+    /// `listen` is the address actually bound (it joins the default allowed hosts).
+    pub fn resolve(&self, issuer: String, listen: SocketAddr) -> anyhow::Result<Settings> {
         let scopes = Scopes::parse(&self.scopes)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| {
@@ -137,7 +159,16 @@ impl SettingsArgs {
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
+        let allowed_hosts = match &self.allowed_hosts {
+            Some(list) => AllowedHosts::parse(list).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--allowed-hosts takes host names or IPs without scheme or port (or *)"
+                )
+            })?,
+            None => AllowedHosts::default_for(&issuer, listen),
+        };
         Ok(Settings {
+            allowed_hosts,
             issuer: issuer.trim_end_matches('/').to_owned(),
             scopes,
             access_token_expire_seconds: self.access_token_expire_seconds,
@@ -150,6 +181,14 @@ impl SettingsArgs {
                 max_failures_per_user: self.throttle_max_failures_per_user,
                 max_failures_per_ip: self.throttle_max_failures_per_ip,
                 window_seconds: self.throttle_window_seconds,
+                max_queued_logins: self
+                    .max_queued_logins
+                    .unwrap_or(16 * crate::password::concurrent_hashes())
+                    .max(1),
+                max_queued_logins_per_ip: self
+                    .max_queued_logins_per_ip
+                    .unwrap_or(2 * crate::password::concurrent_hashes())
+                    .max(1),
             },
             sweep_interval_seconds: self.sweep_interval_seconds,
         })

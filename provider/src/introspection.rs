@@ -1,8 +1,15 @@
 //! Token introspection (RFC 7662): what an authenticated client may learn about a token.
+//!
+//! RFC 7662 §2.1 lets the server decide which protected resources may ask about
+//! which tokens, and §4 warns that an open endpoint lets any client harvest other
+//! clients' tokens: here only the token's own client and applications an operator
+//! marked as resource servers learn anything; everyone else gets `{"active": false}`,
+//! exactly as for an unknown token (so the answer does not even say it exists).
 
 use latchkey_shared::IntrospectionResponse;
 
 use crate::AuthServer;
+use crate::model::Application;
 use crate::secret::{PlainToken, TokenHash};
 use crate::storage::{Result, now};
 
@@ -10,6 +17,7 @@ use crate::storage::{Result, now};
 /// The hint only orders the search (RFC 7662 §2.1).
 pub async fn introspect(
     server: &AuthServer,
+    caller: &Application,
     token: &PlainToken,
     hint: Option<&str>,
 ) -> Result<IntrospectionResponse> {
@@ -21,19 +29,24 @@ pub async fn introspect(
         } else {
             access(server, &hash).await?
         };
-        if let Some(r) = found {
-            return Ok(r);
+        if let Some((owner, r)) = found {
+            return Ok(if caller.is_resource_server || owner == caller.client_id {
+                r
+            } else {
+                IntrospectionResponse::default()
+            });
         }
     }
     Ok(IntrospectionResponse::default())
 }
 
-async fn access(server: &AuthServer, hash: &TokenHash) -> Result<Option<IntrospectionResponse>> {
-    Ok(server
-        .db
-        .access_token_info(hash)
-        .await?
-        .map(|info| IntrospectionResponse {
+/// The owning client's id and the answer for an allowed caller.
+type Found = Option<(String, IntrospectionResponse)>;
+
+async fn access(server: &AuthServer, hash: &TokenHash) -> Result<Found> {
+    Ok(server.db.access_token_info(hash).await?.map(|info| {
+        let owner = info.client_id.clone();
+        let r = IntrospectionResponse {
             active: true,
             scope: Some(info.scope.to_string()),
             client_id: Some(info.client_id),
@@ -42,10 +55,12 @@ async fn access(server: &AuthServer, hash: &TokenHash) -> Result<Option<Introspe
             exp: Some(info.expires_at),
             iat: Some(info.created_at),
             sub: info.user.map(|u| u.id),
-        }))
+        };
+        (owner, r)
+    }))
 }
 
-async fn refresh(server: &AuthServer, hash: &TokenHash) -> Result<Option<IntrospectionResponse>> {
+async fn refresh(server: &AuthServer, hash: &TokenHash) -> Result<Found> {
     let db = &server.db;
     let Some(r) = db.refresh_token_by_hash(hash).await? else {
         return Ok(None);
@@ -53,19 +68,24 @@ async fn refresh(server: &AuthServer, hash: &TokenHash) -> Result<Option<Introsp
     if r.rotated_at.is_some() || r.revoked_at.is_some() || r.expires_at <= now() {
         return Ok(None);
     }
-    let app = db.application_by_id(&r.application_id).await?;
+    let Some(app) = db.application_by_id(&r.application_id).await? else {
+        return Ok(None);
+    };
     let user = match &r.user_id {
         Some(id) => db.user_by_id(id).await?,
         None => None,
     };
-    Ok(Some(IntrospectionResponse {
-        active: true,
-        scope: Some(r.scope.to_string()),
-        client_id: app.map(|a| a.client_id),
-        username: user.map(|u| u.username),
-        token_type: Some("refresh_token".to_owned()),
-        exp: Some(r.expires_at),
-        iat: None,
-        sub: r.user_id,
-    }))
+    Ok(Some((
+        app.client_id.clone(),
+        IntrospectionResponse {
+            active: true,
+            scope: Some(r.scope.to_string()),
+            client_id: Some(app.client_id),
+            username: user.map(|u| u.username),
+            token_type: Some("refresh_token".to_owned()),
+            exp: Some(r.expires_at),
+            iat: None,
+            sub: r.user_id,
+        },
+    )))
 }

@@ -7,6 +7,7 @@ use crate::model::Application;
 use crate::scope::Scopes;
 use crate::secret::{PlainToken, TokenHash, prefix};
 use crate::storage::{NewToken, Result, new_id, now};
+use crate::successor::Successor;
 
 pub struct Issue<'a> {
     pub app: &'a Application,
@@ -80,6 +81,17 @@ impl Minted {
         }
     }
 
+    /// The pair in clear, to be sealed for a retry inside the grace window.
+    pub fn successor(&self, scope: &Scopes) -> Option<Successor> {
+        let (refresh, _) = self.refresh.as_ref()?;
+        Some(Successor {
+            access_token: self.access.expose().to_owned(),
+            refresh_token: refresh.expose().to_owned(),
+            scope: scope.to_string(),
+            access_expires_at: self.expires_at,
+        })
+    }
+
     /// The django-oauth-toolkit-shaped response.
     pub fn response(self, server: &AuthServer, scope: &Scopes) -> TokenResponse {
         TokenResponse {
@@ -89,6 +101,18 @@ impl Minted {
             refresh_token: self.refresh.map(|(r, _)| r.expose().to_owned()),
             scope: scope.to_string(),
         }
+    }
+}
+
+/// The response a rotation gave, again (a retry inside the grace window): the
+/// same tokens, with the access token's remaining lifetime.
+pub fn resend(s: Successor) -> TokenResponse {
+    TokenResponse {
+        access_token: s.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: (s.access_expires_at - now()).max(0),
+        refresh_token: Some(s.refresh_token),
+        scope: s.scope,
     }
 }
 

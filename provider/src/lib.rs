@@ -11,10 +11,12 @@ pub mod client_auth;
 pub mod config;
 pub mod error;
 pub mod grants;
+pub mod hosts;
 pub mod http;
 pub mod introspection;
 pub mod issue;
 pub mod management;
+pub mod metrics;
 pub mod model;
 pub mod params;
 pub mod password;
@@ -24,12 +26,34 @@ pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod storage;
+pub mod successor;
 pub mod throttle;
 pub mod token_request;
 
-/// Everything a request needs: the database and the settings.
+/// Everything a request needs: the database, the settings, and the process's
+/// bounded queue of password verifications.
 #[derive(Debug)]
 pub struct AuthServer {
     pub db: storage::Db,
     pub settings: config::Settings,
+    pub logins: password::LoginQueue,
+    /// Signs the CSRF tokens of the provider's forms (shared through the database).
+    pub csrf_key: secret::SigningKey,
+}
+
+impl AuthServer {
+    /// Loads (or, on first start, creates) the shared keys.
+    pub async fn start(
+        db: storage::Db,
+        settings: config::Settings,
+    ) -> Result<Self, storage::StorageError> {
+        let t = settings.throttle;
+        let csrf_key = secret::SigningKey::new(&db.server_key("csrf").await?);
+        Ok(Self {
+            db,
+            logins: password::LoginQueue::new(t.max_queued_logins, t.max_queued_logins_per_ip),
+            csrf_key,
+            settings,
+        })
+    }
 }

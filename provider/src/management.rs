@@ -2,7 +2,7 @@
 //! shares (the CLI, the demo's seeding, the admin UI).
 
 use crate::model::{AppGrant, Application, ClientType, User};
-use crate::password;
+use crate::password::{self, Password};
 use crate::redirect_uri;
 use crate::scope::Scopes;
 use crate::secret::{PlainToken, prefix};
@@ -39,7 +39,7 @@ pub fn validate_username(username: &str) -> Result<(), ManagementError> {
 pub async fn create_user(
     db: &Db,
     username: &str,
-    password: &str,
+    password: &Password,
     email: &str,
     is_staff: bool,
     groups: &[String],
@@ -80,6 +80,7 @@ pub fn generate_client_id() -> String {
 pub fn validate_fields(f: &AppFields) -> Result<(), ManagementError> {
     validate_client_id(&f.client_id)?;
     validate_redirect_uris(f.grant, &f.redirect_uris)?;
+    validate_resource_server(f)?;
     validate_grant_pairing(f.grant, f.client_type)
 }
 
@@ -104,6 +105,15 @@ pub fn validate_redirect_uris(grant: AppGrant, uris: &[String]) -> Result<(), Ma
     if grant == AppGrant::AuthorizationCode && uris.is_empty() {
         return Err(invalid(
             "the authorization code grant needs at least one redirect URI",
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_resource_server(f: &AppFields) -> Result<(), ManagementError> {
+    if f.is_resource_server && f.client_type == ClientType::Public {
+        return Err(invalid(
+            "a resource server must be a confidential application (it authenticates to introspect)",
         ));
     }
     Ok(())
@@ -137,25 +147,55 @@ pub fn parse_allowed_scopes(
     Ok(Some(scopes))
 }
 
-pub fn validate_password(password: &str) -> Result<(), ManagementError> {
-    if password.is_empty() || password.len() > 1024 {
+pub fn validate_password(password: &Password) -> Result<(), ManagementError> {
+    let p = password.expose();
+    if p.is_empty() || p.len() > 1024 {
         return Err(invalid("the password must be 1–1024 characters"));
     }
     Ok(())
 }
 
-async fn hash_password(password: &str) -> Result<String, ManagementError> {
+async fn hash_password(password: &Password) -> Result<String, ManagementError> {
     validate_password(password)?;
-    let pw = password.to_owned();
-    password::hash_bounded(pw)
+    password::hash_bounded(password)
         .await
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// Replaces a user's password.
-pub async fn set_password(db: &Db, user_id: &str, password: &str) -> Result<bool, ManagementError> {
+/// Replaces a user's password and signs the user out everywhere, in one
+/// transaction: whoever knew the old password keeps no session, access token or
+/// refresh token (and reactivation brings none back). `false`: no such user.
+pub async fn set_password(
+    db: &Db,
+    user_id: &str,
+    password: &Password,
+) -> Result<bool, ManagementError> {
     let hash = hash_password(password).await?;
-    Ok(db.set_password_hash(user_id, &hash).await?)
+    Ok(db.sign_out_user(user_id, Some(&hash)).await?)
+}
+
+/// Revokes every token, login session and unused code of a user, for good.
+pub async fn sign_out_everywhere(db: &Db, user_id: &str) -> Result<bool, ManagementError> {
+    Ok(db.sign_out_user(user_id, None).await?)
+}
+
+/// An operator sets a user's active and staff flags. Operators cannot deactivate
+/// themselves or drop their own staff flag (so the last operator cannot lock
+/// everyone out by accident); deactivating signs the user out everywhere.
+pub async fn set_user_flags(
+    db: &Db,
+    operator: &User,
+    user: &User,
+    is_active: bool,
+    is_staff: bool,
+) -> Result<(), ManagementError> {
+    if user.id == operator.id && !(is_active && is_staff) {
+        return Err(invalid(
+            "You cannot deactivate yourself or remove your own staff status: ask another operator.",
+        ));
+    }
+    db.set_user_flags(&user.id, is_active, is_staff).await?;
+    Ok(())
 }
 
 /// Creates an application. Confidential apps get `secret` (≥ 32 characters) or
@@ -204,6 +244,11 @@ pub async fn update_application(
 ) -> Result<Option<PlainToken>, ManagementError> {
     validate_fields(fields)?;
     db.update_application(&app.id, fields).await?;
+    // The tokens were issued under the old client type (a confidential app proved
+    // its secret): they do not carry over to the new one.
+    if fields.client_type != app.client_type {
+        db.revoke_application_tokens(&app.id).await?;
+    }
     match fields.client_type {
         ClientType::Public if app.client_secret_hash.is_some() => {
             db.clear_client_secret(&app.id).await?;
@@ -216,6 +261,47 @@ pub async fn update_application(
         }
         _ => Ok(None),
     }
+}
+
+/// An application as the admin's list shows it: with its owner's username.
+#[derive(Debug)]
+pub struct ListedApplication {
+    pub app: Application,
+    /// Empty when the app has no owner (or the owner is gone).
+    pub owner: String,
+}
+
+/// A page of applications (see [`Db::list_applications`]) with their owners'
+/// usernames: two queries for the page, not one more per row.
+pub async fn list_applications(
+    db: &Db,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ListedApplication>, StorageError> {
+    let apps = db.list_applications(search, limit, offset).await?;
+    let mut ids: Vec<&str> = apps.iter().filter_map(|a| a.user_id.as_deref()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = db.usernames_by_id(&ids).await?;
+    Ok(apps
+        .into_iter()
+        .map(|app| ListedApplication {
+            owner: app
+                .user_id
+                .as_deref()
+                .and_then(|id| names.get(id).cloned())
+                .unwrap_or_default(),
+            app,
+        })
+        .collect())
+}
+
+/// The username of an application's owner, or empty.
+pub async fn owner_name(db: &Db, user_id: Option<&str>) -> Result<String, StorageError> {
+    let ids: Vec<&str> = user_id.into_iter().collect();
+    let mut names = db.usernames_by_id(&ids).await?;
+    Ok(user_id.and_then(|id| names.remove(id)).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub struct Application {
     /// `None`: every scope the server knows.
     pub allowed_scopes: Option<Scopes>,
     pub user_id: Option<String>,
+    /// May introspect other applications' tokens (RFC 7662 §4).
+    pub is_resource_server: bool,
     pub created_at: i64,
 }
 

@@ -17,6 +17,8 @@ pub enum ParamsError {
     Duplicate(String),
     TooLong(String),
     TooMany,
+    /// A NUL byte: no parameter may hold one (PostgreSQL cannot store it in TEXT).
+    Nul(String),
 }
 
 impl std::fmt::Display for ParamsError {
@@ -25,6 +27,7 @@ impl std::fmt::Display for ParamsError {
             Self::Duplicate(k) => write!(f, "parameter {k:?} is repeated"),
             Self::TooLong(k) => write!(f, "parameter {k:?} is longer than {MAX_VALUE_LEN} bytes"),
             Self::TooMany => write!(f, "more than {MAX_PARAMS} parameters"),
+            Self::Nul(k) => write!(f, "parameter {k:?} contains a NUL byte"),
         }
     }
 }
@@ -39,6 +42,13 @@ impl Params {
             }
             if v.len() > MAX_VALUE_LEN || k.len() > 64 {
                 return Err(ParamsError::TooLong(k.chars().take(64).collect()));
+            }
+            // Refused for every engine alike, before any lookup: SQLite would store
+            // it, PostgreSQL fails the query (a 500 once).
+            if k.contains('\0') || v.contains('\0') {
+                return Err(ParamsError::Nul(
+                    k.replace('\0', "\\0").chars().take(64).collect(),
+                ));
             }
             if map.insert(k.clone().into_owned(), v.into_owned()).is_some() {
                 return Err(ParamsError::Duplicate(k.into_owned()));
@@ -79,5 +89,10 @@ mod tests {
         assert_eq!(p.get("a"), Some("1"));
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some(" x"));
+        assert!(matches!(
+            Params::parse(b"client_id=te%00st"),
+            Err(ParamsError::Nul(_))
+        ));
+        assert!(matches!(Params::parse(b"a%00=1"), Err(ParamsError::Nul(_))));
     }
 }

@@ -3,13 +3,36 @@
 //! Verification of an unknown user still runs a full Argon2id verification
 //! against a dummy hash, so response time does not reveal which usernames exist.
 
-use std::sync::{LazyLock, Mutex};
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::Rng as _;
 use subtle::ConstantTimeEq as _;
+
+/// A plaintext password, as typed: redacted in `Debug`, no `PartialEq` (compare
+/// only through [`verify`]), and no `.hash()` (only [`hash`] turns it into a PHC
+/// string, never a fast digest). Zeroised when dropped.
+#[derive(Clone)]
+pub struct Password(zeroize::Zeroizing<String>);
+
+impl Password {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(zeroize::Zeroizing::new(value.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
 
 /// OWASP's minimum for Argon2id: 19 MiB, 2 passes, 1 lane.
 fn params() -> Params {
@@ -85,7 +108,8 @@ fn compute(
 }
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub fn hash(password: &str) -> anyhow::Result<String> {
+pub fn hash(password: &Password) -> anyhow::Result<String> {
+    let password = password.expose();
     let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("argon2: {e}");
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
@@ -111,16 +135,16 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 }
 
 static DUMMY: LazyLock<String> =
-    LazyLock::new(|| hash("latchkey-dummy-password").unwrap_or_default());
+    LazyLock::new(|| hash(&Password::new("latchkey-dummy-password")).unwrap_or_default());
 
 /// Verifies `password` against a stored PHC hash, or against a dummy hash when
 /// the user does not exist (`stored = None`) — always the same cost.
-pub fn verify(password: &str, stored: Option<&str>) -> bool {
+pub fn verify(password: &Password, stored: Option<&str>) -> bool {
     let (phc, real) = match stored {
         Some(s) => (s, true),
         None => (DUMMY.as_str(), false),
     };
-    matches(password, phc) && real
+    matches(password.expose(), phc) && real
 }
 
 fn matches(password: &str, phc: &str) -> bool {
@@ -165,15 +189,95 @@ pub fn concurrent_hashes() -> usize {
 static SLOTS: LazyLock<tokio::sync::Semaphore> =
     LazyLock::new(|| tokio::sync::Semaphore::new(concurrent_hashes()));
 
-/// [`verify`] on the blocking pool, bounded by [`SLOTS`]. The slot moves into the
-/// blocking task: a client that hangs up mid-hash does not free it before the
-/// hash ends (else cancelled requests could run any number of hashes at once).
-pub async fn verify_bounded(password: String, stored: Option<String>) -> bool {
-    let Ok(slot) = SLOTS.acquire().await else {
+/// The bounded queue of login verifications, per server: at most `max_total`
+/// waiting or running from all clients together, and `max_per_ip` from one client
+/// IP. A flood from one address therefore delays another address's login by at
+/// most `max_per_ip` hashes (≈ 25–40 ms each on one core), whatever its size: the
+/// rest is refused at once, before any hashing or database write.
+#[derive(Debug)]
+pub struct LoginQueue {
+    max_total: usize,
+    max_per_ip: usize,
+    state: Arc<Mutex<Queue>>,
+    /// The server's hashing slots ([`concurrent_hashes`]); one server per process.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    total: usize,
+    by_ip: std::collections::HashMap<IpAddr, usize>,
+}
+
+/// A place in a [`LoginQueue`]; dropping it gives the place back.
+#[derive(Debug)]
+pub struct Ticket {
+    ip: IpAddr,
+    state: Arc<Mutex<Queue>>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// The queue is full (overall or for this IP): refuse now, do not wait.
+#[derive(Debug)]
+pub struct QueueFull;
+
+impl LoginQueue {
+    pub fn new(max_total: usize, max_per_ip: usize) -> Self {
+        Self {
+            max_total,
+            max_per_ip,
+            state: Arc::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrent_hashes())),
+        }
+    }
+
+    /// Takes a place for a login from `ip`, or refuses at once when the queue is full.
+    pub fn take(&self, ip: IpAddr) -> Result<Ticket, QueueFull> {
+        let mut q = self.state.lock().map_err(|_| QueueFull)?;
+        let mine = q.by_ip.get(&ip).copied().unwrap_or(0);
+        if q.total >= self.max_total || mine >= self.max_per_ip {
+            return Err(QueueFull);
+        }
+        q.total += 1;
+        q.by_ip.insert(ip, mine + 1);
+        Ok(Ticket {
+            ip,
+            state: Arc::clone(&self.state),
+            slots: Arc::clone(&self.slots),
+        })
+    }
+
+    /// Logins waiting for or running a verification now (the `/metrics` gauge).
+    pub fn depth(&self) -> usize {
+        self.state.lock().map_or(0, |q| q.total)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.state.lock() {
+            q.total = q.total.saturating_sub(1);
+            if let Some(n) = q.by_ip.get_mut(&self.ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    q.by_ip.remove(&self.ip);
+                }
+            }
+        }
+    }
+}
+
+/// [`verify`] on the blocking pool, bounded by the queue's slots, holding `ticket` until
+/// it ends. The slot and the ticket move into the blocking task: a client that
+/// hangs up mid-hash does not free them before the hash ends (else cancelled
+/// requests could run any number of hashes at once).
+pub async fn verify_bounded(ticket: Ticket, password: &Password, stored: Option<String>) -> bool {
+    let Ok(slot) = Arc::clone(&ticket.slots).acquire_owned().await else {
         return false;
     };
+    let password = password.clone();
     tokio::task::spawn_blocking(move || {
-        let _slot = slot;
+        let (_slot, _ticket) = (slot, ticket);
         verify(&password, stored.as_deref())
     })
     .await
@@ -181,8 +285,9 @@ pub async fn verify_bounded(password: String, stored: Option<String>) -> bool {
 }
 
 /// [`hash`] on the blocking pool, bounded by [`SLOTS`] (held as in [`verify_bounded`]).
-pub async fn hash_bounded(password: String) -> anyhow::Result<String> {
+pub async fn hash_bounded(password: &Password) -> anyhow::Result<String> {
     let slot = SLOTS.acquire().await?;
+    let password = password.clone();
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
         hash(&password)
@@ -201,12 +306,12 @@ mod tests {
 
     #[test]
     fn hash_then_verify() {
-        let h = hash("correct horse").expect("hashes");
+        let h = hash(&Password::new("correct horse")).expect("hashes");
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse", Some(&h)));
-        assert!(!verify("wrong", Some(&h)));
-        assert!(!verify("latchkey-dummy-password", None));
-        assert!(!verify("x", Some("not a phc string")));
+        assert!(verify(&Password::new("correct horse"), Some(&h)));
+        assert!(!verify(&Password::new("wrong"), Some(&h)));
+        assert!(!verify(&Password::new("latchkey-dummy-password"), None));
+        assert!(!verify(&Password::new("x"), Some("not a phc string")));
     }
 
     #[test]
@@ -216,16 +321,18 @@ mod tests {
             .hash_password(b"pw")
             .expect("hashes")
             .to_string();
-        assert!(verify("pw", Some(&theirs)));
-        assert!(!verify("pw2", Some(&theirs)));
-        let ours = hash("pw").expect("hashes");
+        assert!(verify(&Password::new("pw"), Some(&theirs)));
+        assert!(!verify(&Password::new("pw2"), Some(&theirs)));
+        let ours = hash(&Password::new("pw")).expect("hashes");
         let parsed = PasswordHash::new(&ours).expect("parses");
         assert!(Argon2::default().verify_password(b"pw", &parsed).is_ok());
     }
 
     #[test]
     fn absurd_memory_cost_is_refused_not_computed() {
-        let h = hash("pw").expect("hashes").replace("m=19456", "m=4194304");
-        assert!(!verify("pw", Some(&h)));
+        let h = hash(&Password::new("pw"))
+            .expect("hashes")
+            .replace("m=19456", "m=4194304");
+        assert!(!verify(&Password::new("pw"), Some(&h)));
     }
 }

@@ -12,8 +12,9 @@ use rand::Rng as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A secret value in clear: shown to its owner once, never logged.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret value in clear: shown to its owner once, never logged. No `PartialEq`:
+/// compare secrets through [`TokenHash::matches`] (constant time), never `==`.
+#[derive(Clone)]
 pub struct PlainToken(String);
 
 impl PlainToken {
@@ -44,8 +45,9 @@ impl std::fmt::Debug for PlainToken {
     }
 }
 
-/// SHA-256 hex digest of a secret: what the database stores and looks up.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// SHA-256 hex digest of a secret: what the database stores and looks up. No
+/// `PartialEq` either: [`TokenHash::matches`] compares in constant time.
+#[derive(Clone, Debug)]
 pub struct TokenHash(String);
 
 impl TokenHash {
@@ -64,6 +66,56 @@ impl TokenHash {
     /// Constant-time comparison (the stored digest against a presented secret's).
     pub fn matches(&self, other: &TokenHash) -> bool {
         self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+/// HMAC-SHA256 key for values the server issues and later checks (CSRF tokens).
+pub struct SigningKey(zeroize::Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+impl SigningKey {
+    pub fn new(secret: &str) -> Self {
+        Self(zeroize::Zeroizing::new(secret.as_bytes().to_vec()))
+    }
+
+    fn tag(&self, nonce: &[u8]) -> Option<[u8; 16]> {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.0).ok()?;
+        mac.update(b"latchkey/csrf/v1");
+        mac.update(nonce);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&full[..16]);
+        Some(tag)
+    }
+
+    /// A fresh token: 16 random bytes and their 16-byte tag, base64url (43 characters).
+    pub fn issue(&self) -> String {
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw[..16]);
+        let (nonce, tag) = raw.split_at_mut(16);
+        if let Some(t) = self.tag(nonce) {
+            tag.copy_from_slice(&t);
+        }
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Whether this key issued `token` (tag compared in constant time).
+    pub fn issued(&self, token: &str) -> bool {
+        let Ok(raw) = URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        if raw.len() != 32 {
+            return false;
+        }
+        let (nonce, tag) = raw.split_at(16);
+        self.tag(nonce)
+            .is_some_and(|t| bool::from(t.as_slice().ct_eq(tag)))
     }
 }
 
@@ -102,7 +154,18 @@ mod tests {
         let b = PlainToken::generate(prefix::ACCESS);
         assert!(a.expose().starts_with("lka_"));
         assert_eq!(a.expose().len(), 4 + 43);
-        assert_ne!(a, b);
+        assert!(!a.hash().matches(&b.hash()));
+    }
+
+    #[test]
+    fn only_issued_csrf_tokens_verify() {
+        let k = SigningKey::new("k1");
+        let t = k.issue();
+        assert_eq!(t.len(), 43);
+        assert!(k.issued(&t));
+        assert!(!SigningKey::new("k2").issued(&t));
+        assert!(!k.issued("a"));
+        assert!(!k.issued(PlainToken::generate("").expose()));
     }
 
     #[test]

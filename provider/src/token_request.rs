@@ -3,6 +3,7 @@
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
+use crate::password::Password;
 use crate::scope::Scopes;
 use crate::secret::PlainToken;
 
@@ -19,7 +20,7 @@ pub enum TokenRequest {
     },
     Password {
         username: String,
-        password: PlainToken,
+        password: Password,
         scope: Option<Scopes>,
     },
     ClientCredentials {
@@ -54,7 +55,7 @@ impl TokenRequest {
             },
             "password" => Self::Password {
                 username: required(p, "username")?.to_owned(),
-                password: PlainToken::from_client(required(p, "password")?),
+                password: Password::new(required(p, "password")?),
                 scope: scope(p)?,
             },
             "client_credentials" => Self::ClientCredentials { scope: scope(p)? },

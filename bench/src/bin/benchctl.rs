@@ -129,8 +129,11 @@ async fn provider_login(
         .text()
         .await?;
     let token = csrf_token(&html)?;
+    // The provider refuses a form post with neither Origin nor Referer, as a
+    // browser would send: the page's own origin.
     let response = client
         .post(page.clone())
+        .header("origin", page.origin().ascii_serialization())
         .form(&[
             ("username", username),
             ("password", password),

@@ -17,33 +17,34 @@ pub async fn exchange(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    let grant = match server.db.claim_grant(&code.hash()).await? {
+    // The code is bound to the client it was issued to (RFC 6749 §4.1.3): only that
+    // client can claim it, so another client cannot burn it.
+    let grant = match server.db.claim_grant(&code.hash(), &app.id).await? {
         GrantClaim::Claimed(g) => g,
         GrantClaim::Replayed(g) => {
             // RFC 6749 §4.1.2: a code used twice is denied, and the tokens already
             // issued from it SHOULD be revoked. Every token from a code carries the
-            // code's id as its family.
-            if g.application_id == app.id {
-                server.db.revoke_family(&g.id).await?;
-                tracing::warn!(client_id = %app.client_id, "authorization code replayed; its tokens are revoked");
-            }
+            // code's id as its family; a used code is kept as long as any token of
+            // its family is (see `storage::cleanup`), so a late replay still finds it.
+            server.db.revoke_family(&g.id).await?;
+            tracing::warn!(client_id = %app.client_id, "authorization code replayed; its tokens are revoked");
             return Err(OAuthError::invalid_grant("authorization code already used"));
         }
         GrantClaim::NotFound => {
             return Err(OAuthError::invalid_grant("invalid authorization code"));
         }
     };
-    // The code is bound to the client it was issued to (RFC 6749 §4.1.3).
-    if grant.application_id != app.id {
-        return Err(OAuthError::invalid_grant("invalid authorization code"));
-    }
     if grant.expires_at <= now() {
         return Err(OAuthError::invalid_grant("authorization code expired"));
     }
-    // RFC 6749 §4.1.3: redirect_uri is REQUIRED when it was sent to authorize
-    // (always, here), and must be identical.
+    // RFC 6749 §4.1.3: redirect_uri is REQUIRED when it was sent to authorize, and
+    // must be identical; when it was not (§3.1.2.3), it may be left out, and if sent
+    // must be the one the code went to.
     match redirect_uri {
-        None => return Err(OAuthError::invalid_request("redirect_uri is required")),
+        None if grant.redirect_uri_given => {
+            return Err(OAuthError::invalid_request("redirect_uri is required"));
+        }
+        None => {}
         Some(r) if r != grant.redirect_uri => {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri does not match the authorization request",

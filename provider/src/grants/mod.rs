@@ -24,6 +24,12 @@ pub async fn exchange(
     request: TokenRequest,
     client_ip: IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
+    // Password logins queue for hashing first: over the queue's bound they are
+    // refused before any database work.
+    let ticket = match &request {
+        TokenRequest::Password { .. } => Some(crate::throttle::queue_ticket(server, client_ip)?),
+        _ => None,
+    };
     let app = client_auth::authenticate(&server.db, creds).await?;
     if !grant_allowed(&app, &request) {
         return Err(OAuthError::unauthorized_client(format!(
@@ -57,6 +63,7 @@ pub async fn exchange(
         } => {
             password::exchange(
                 server,
+                ticket,
                 &app,
                 &username,
                 &password,

@@ -10,29 +10,26 @@ use crate::AuthServer;
 use crate::error::OAuthError;
 use crate::issue::{Issue, issue};
 use crate::model::Application;
+use crate::password::{Password, Ticket};
 use crate::scope::Scopes;
-use crate::secret::PlainToken;
 use crate::storage::new_id;
 use crate::throttle::{self, LoginError};
 
 pub async fn exchange(
     server: &AuthServer,
+    ticket: Option<Ticket>,
     app: &Application,
     username: &str,
-    password: &PlainToken,
+    password: &Password,
     scope: Option<&Scopes>,
     ip: IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = super::resolve_scope(server, app, scope)?;
-    let user = match throttle::authenticate_user(
-        &server.db,
-        &server.settings.throttle,
-        username,
-        password.expose(),
-        ip,
-    )
-    .await
-    {
+    let ticket = match ticket {
+        Some(t) => t,
+        None => throttle::queue_ticket(server, ip)?,
+    };
+    let user = match throttle::authenticate_user(server, ticket, username, password, ip).await {
         Ok(Some(user)) => user,
         Ok(None) => return Err(OAuthError::invalid_grant("invalid credentials given")),
         Err(LoginError::Throttled(t)) => return Err(t.into()),

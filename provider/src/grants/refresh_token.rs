@@ -1,17 +1,20 @@
 //! Refresh token grant (RFC 6749 §6) with rotation and reuse detection.
 //!
-//! Each refresh spends the token and issues a new one in the same family. A
-//! spent token presented again revokes the whole family (RFC 9700 §4.14.2),
-//! except within the grace window after its rotation: such a retry (a lost
-//! response, or two requests racing) gets a fresh access + refresh token pair
-//! of the same family and revokes nothing. (The earlier pair cannot be sent
-//! again: only hashes are stored.)
+//! Each refresh spends the token and issues a new pair in the same family. A spent
+//! token presented again revokes the whole family (RFC 9700 §4.14.2), except within
+//! the grace window after its rotation: such a retry (a lost response, or two
+//! requests racing) gets **the same** successor pair back, however often — kept
+//! sealed for the old token's holder (see [`crate::successor`]) — so a retry never
+//! forks the family. A grace period of 0 turns the window off.
+//!
+//! Each refresh also re-checks the application as it is now: its grant
+//! (`grants::exchange`) and its allowed scopes, which narrow the new pair.
 
 use latchkey_shared::TokenResponse;
 
 use crate::AuthServer;
-use crate::error::OAuthError;
-use crate::issue::{Issue, Minted, issue};
+use crate::error::{ErrorCode, OAuthError};
+use crate::issue::{Issue, Minted, resend};
 use crate::model::Application;
 use crate::scope::Scopes;
 use crate::secret::PlainToken;
@@ -34,7 +37,18 @@ pub async fn exchange(
     {
         return Err(OAuthError::invalid_grant("invalid refresh token"));
     }
-    // RFC 6749 §6: the new scope must not exceed the original.
+    if let Some(user_id) = &stored.user_id
+        && db.user_by_id(user_id).await?.is_none_or(|u| !u.is_active)
+    {
+        return Err(OAuthError::invalid_grant("the user is no longer active"));
+    }
+    if stored.rotated_at.is_some() {
+        return retry_or_reuse(server, app, &stored, token).await;
+    }
+    // What the app may have now: an operator may have narrowed it since (RFC 6749 §6:
+    // the new scope never exceeds the original; here nor the app's current allowance).
+    let allowed = super::resolve_scope(server, app, None)?;
+    let refresh_scope = stored.scope.intersect(&allowed);
     let scope = match requested {
         Some(r) if !r.is_empty() => {
             if !r.is_subset_of(&stored.scope) {
@@ -42,25 +56,21 @@ pub async fn exchange(
                     "scope exceeds the original grant",
                 ));
             }
-            r.clone()
+            r.intersect(&allowed)
         }
-        _ => stored.scope.clone(),
+        _ => refresh_scope.clone(),
     };
-    if let Some(user_id) = &stored.user_id
-        && db.user_by_id(user_id).await?.is_none_or(|u| !u.is_active)
-    {
-        return Err(OAuthError::invalid_grant("the user is no longer active"));
-    }
-
-    if stored.rotated_at.is_some() {
-        return retry_or_reuse(server, app, &stored, &scope).await;
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "none of the granted scopes is allowed for this application any more",
+        ));
     }
     // Claim the old token and store the new pair in one transaction.
     let next = Issue {
         app,
         user_id: stored.user_id.as_deref(),
         scope: &scope,
-        refresh_scope: Some(&stored.scope),
+        refresh_scope: Some(&refresh_scope),
         family_id: &stored.family_id,
     };
     let minted = Minted::new(server, &next);
@@ -68,57 +78,50 @@ pub async fn exchange(
     let (access, Some(refresh)) = minted.rows(&next, &hashes) else {
         // `refresh_scope` is set above, so a refresh token is always minted.
         return Err(OAuthError::new(
-            crate::error::ErrorCode::ServerError,
+            ErrorCode::ServerError,
             "no refresh token minted",
         ));
     };
-    match db.rotate_refresh_token(&hash, &access, &refresh).await? {
+    let sealed = minted
+        .successor(&scope)
+        .and_then(|s| crate::successor::seal(token, &stored.id, &s));
+    match db
+        .rotate_refresh_token(&hash, &access, &refresh, sealed.as_deref())
+        .await?
+    {
         RefreshClaim::Claimed(_) => Ok(minted.response(server, &scope)),
         RefreshClaim::Unavailable(r) => {
             // Lost a race with another request: judge by the fresh row.
             let Some(r) = r.filter(|r| r.revoked_at.is_none()) else {
                 return Err(OAuthError::invalid_grant("invalid refresh token"));
             };
-            retry_or_reuse(server, app, &r, &scope).await
+            retry_or_reuse(server, app, &r, token).await
         }
     }
 }
 
+/// A rotated token again: inside the window, the same successor pair; after it
+/// (or with no window), reuse.
 async fn retry_or_reuse(
     server: &AuthServer,
     app: &Application,
     r: &Refresh,
-    scope: &Scopes,
+    token: &PlainToken,
 ) -> Result<TokenResponse, OAuthError> {
     let grace = server.settings.refresh_token_grace_period_seconds;
-    match r.rotated_at {
-        Some(at) if now() - at <= grace => new_pair(server, app, r, scope).await,
-        _ => {
-            // RFC 9700 §4.14.2: reuse of a rotated refresh token → revoke the family.
-            server.db.revoke_family(&r.family_id).await?;
-            tracing::warn!(client_id = %app.client_id, "refresh token reused; its family is revoked");
-            Err(OAuthError::invalid_grant(
-                "refresh token already used; the session is revoked",
-            ))
-        }
+    let in_window = grace > 0 && r.rotated_at.is_some_and(|at| now() - at <= grace);
+    let again = r
+        .successor
+        .as_deref()
+        .filter(|_| in_window)
+        .and_then(|sealed| crate::successor::open(token, &r.id, sealed));
+    if let Some(s) = again {
+        return Ok(resend(s));
     }
-}
-
-async fn new_pair(
-    server: &AuthServer,
-    app: &Application,
-    r: &Refresh,
-    scope: &Scopes,
-) -> Result<TokenResponse, OAuthError> {
-    Ok(issue(
-        server,
-        Issue {
-            app,
-            user_id: r.user_id.as_deref(),
-            scope,
-            refresh_scope: Some(&r.scope),
-            family_id: &r.family_id,
-        },
-    )
-    .await?)
+    // RFC 9700 §4.14.2: reuse of a rotated refresh token → revoke the family.
+    server.db.revoke_family(&r.family_id).await?;
+    tracing::warn!(client_id = %app.client_id, "refresh token reused; its family is revoked");
+    Err(OAuthError::invalid_grant(
+        "refresh token already used; the session is revoked",
+    ))
 }

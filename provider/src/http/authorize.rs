@@ -69,7 +69,8 @@ pub async fn decide(
 ) -> Result<Response, Response> {
     let form = form
         .map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")).into_response())?;
-    web::check_csrf(&headers, form.get(web::CSRF_FIELD)).map_err(IntoResponse::into_response)?;
+    web::check_csrf(&server, &headers, form.get(web::CSRF_FIELD))
+        .map_err(IntoResponse::into_response)?;
     let user = web::current_user(&server, &headers)
         .await
         .map_err(|e| PageError::from(e).into_response())?

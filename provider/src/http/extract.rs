@@ -21,7 +21,10 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !ct.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
+        // The media type exactly (RFC 9110 §8.3.1: case-insensitive, parameters such
+        // as `charset` allowed), not a prefix: `…-urlencodedX` is another type.
+        let media_type = ct.split(';').next().unwrap_or("").trim();
+        if !ct.is_empty() && !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(OAuthError::invalid_request(
                 "the body must be application/x-www-form-urlencoded",
             ));

@@ -12,6 +12,7 @@ use super::pages::{IndexPage, LoginPage, RenderOrPlain};
 use super::web;
 use crate::AuthServer;
 use crate::error::PageError;
+use crate::password::Password;
 use crate::throttle::{self, LoginError};
 
 fn login_page(
@@ -48,11 +49,11 @@ pub async fn submit(
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let form = form.map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")))?;
-    web::check_csrf(&headers, form.get(web::CSRF_FIELD))?;
+    web::check_csrf(&server, &headers, form.get(web::CSRF_FIELD))?;
     let next = web::safe_next(form.get("next"));
     let username = form.get("username").unwrap_or("");
-    let password = form.get("password").unwrap_or("");
-    if username.is_empty() || password.is_empty() {
+    let password = Password::new(form.get("password").unwrap_or(""));
+    if username.is_empty() || password.expose().is_empty() {
         return Ok(login_page(
             &server,
             &headers,
@@ -61,15 +62,11 @@ pub async fn submit(
             Some("Enter a username and a password."),
         ));
     }
-    match throttle::authenticate_user(
-        &server.db,
-        &server.settings.throttle,
-        username,
-        password,
-        peer.ip(),
-    )
-    .await
-    {
+    let ticket = match throttle::queue_ticket(&server, peer.ip()) {
+        Ok(t) => t,
+        Err(t) => return Ok(throttled_page(&t)),
+    };
+    match throttle::authenticate_user(&server, ticket, username, &password, peer.ip()).await {
         Ok(Some(user)) => {
             let cookie = web::start_session(&server, &headers, &user).await?;
             let mut r = Redirect::to(next).into_response();
@@ -87,21 +84,23 @@ pub async fn submit(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             Ok(r)
         }
-        Err(LoginError::Throttled(t)) => {
-            let mut r = PageError::new(
-                429,
-                format!(
-                    "Too many failed sign-in attempts. Try again in {} seconds.",
-                    t.retry_after
-                ),
-            )
-            .into_response();
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, t.retry_after.into());
-            Ok(r)
-        }
+        Err(LoginError::Throttled(t)) => Ok(throttled_page(&t)),
         Err(LoginError::Storage(e)) => Err(e.into()),
     }
+}
+
+fn throttled_page(t: &throttle::Throttled) -> Response {
+    let mut r = PageError::new(
+        429,
+        format!(
+            "Too many sign-in attempts. Try again in {} seconds.",
+            t.retry_after
+        ),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, t.retry_after.into());
+    r
 }
 
 pub async fn logout(
@@ -110,7 +109,7 @@ pub async fn logout(
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
     let form = form.map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")))?;
-    web::check_csrf(&headers, form.get(web::CSRF_FIELD))?;
+    web::check_csrf(&server, &headers, form.get(web::CSRF_FIELD))?;
     let cookie = web::end_session(&server, &headers).await?;
     let mut r = Redirect::to("/accounts/login/").into_response();
     r.headers_mut().append(header::SET_COOKIE, cookie);

@@ -6,8 +6,10 @@ mod api;
 mod authorize;
 mod errors;
 mod extract;
+mod hosts;
 mod login;
 mod metadata;
+mod ops;
 mod pages;
 mod token;
 mod web;
@@ -28,7 +30,9 @@ use crate::AuthServer;
 /// Request bodies above this are refused with `invalid_request` (or a 400 page).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-pub fn router(server: Arc<AuthServer>) -> Router {
+/// The provider's routes; `/metrics` and `/readyz` too unless `with_ops` is false
+/// (they are then served on `--metrics-listen`, see [`ops_router`]).
+pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
     let headers: [(HeaderName, &str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -66,20 +70,42 @@ pub fn router(server: Arc<AuthServer>) -> Router {
         .route("/static/style.css", get(pages::stylesheet))
         .route("/", get(login::index))
         .merge(admin::routes())
+        .merge(if with_ops {
+            ops::routes()
+        } else {
+            Router::new()
+        })
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
                 axum::Json(serde_json::json!({"detail": "Not found."})),
             )
         })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Before any handler; inside the header layers, so a refusal still carries them.
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            hosts::check,
+        ));
     for (name, value) in headers {
         r = r.layer(SetResponseHeaderLayer::if_not_present(
             name,
             HeaderValue::from_static(value),
         ));
     }
-    r.layer(TraceLayer::new_for_http()).with_state(server)
+    // Spans name the method and path only: never the query, which at the authorize
+    // endpoint (and in the login page's `next`) carries `state` and the request.
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+    });
+    r.layer(axum::middleware::from_fn(ops::count))
+        .layer(trace)
+        .with_state(server)
+}
+
+/// `/metrics` and `/readyz` alone, for `--metrics-listen`.
+pub fn ops_router(server: Arc<AuthServer>) -> Router {
+    ops::routes().with_state(server)
 }
 
 /// Serves until `shutdown` resolves, sweeping expired rows in the background.
@@ -88,14 +114,32 @@ pub async fn serve(
     server: Arc<AuthServer>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_ops(listener, None, server, shutdown).await
+}
+
+/// [`serve`], with `/metrics` and `/readyz` on `ops` instead of the main listener
+/// when given (`--metrics-listen`).
+pub async fn serve_with_ops(
+    listener: tokio::net::TcpListener,
+    ops: Option<tokio::net::TcpListener>,
+    server: Arc<AuthServer>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_forever(server.clone()));
     let releaser = crate::password::spawn_releaser();
-    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
+    let ops = ops.map(|l| {
+        let app = ops_router(server.clone());
+        tokio::spawn(async move { axum::serve(l, app).await })
+    });
+    let app = router(server, ops.is_none()).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
     releaser.abort();
+    if let Some(ops) = ops {
+        ops.abort();
+    }
     result
 }
 
@@ -111,7 +155,10 @@ async fn sweep_forever(server: Arc<AuthServer>) {
         loop {
             match server.db.sweep_expired_batch(500).await {
                 Ok(0) => break,
-                Ok(n) => tracing::debug!(deleted = n, "swept expired rows"),
+                Ok(n) => {
+                    crate::metrics::count_sweep(n);
+                    tracing::debug!(deleted = n, "swept expired rows")
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "sweep failed");
                     break;

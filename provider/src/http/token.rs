@@ -29,13 +29,21 @@ pub async fn token(
     headers: HeaderMap,
     Form(params): Form,
 ) -> Result<Response, OAuthError> {
-    let request = TokenRequest::parse(&params)?;
-    let creds = client_auth::credentials(authorization(&headers), &params)?;
-    let span = tracing::Span::current();
-    span.record("grant_type", request.grant_type());
-    span.record("client_id", creds.client_id.as_str());
-    let response = crate::grants::exchange(&server, &creds, request, peer.ip()).await?;
-    Ok(no_store(Json(response).into_response()))
+    let request = TokenRequest::parse(&params).inspect_err(|e| {
+        crate::metrics::count_grant("unknown", e.code.as_str());
+    })?;
+    let grant_type = request.grant_type();
+    let result = async {
+        let creds = client_auth::credentials(authorization(&headers), &params)?;
+        let span = tracing::Span::current();
+        span.record("grant_type", grant_type);
+        span.record("client_id", creds.client_id.as_str());
+        crate::grants::exchange(&server, &creds, request, peer.ip()).await
+    }
+    .await;
+    let outcome = result.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+    crate::metrics::count_grant(grant_type, outcome);
+    Ok(no_store(Json(result?).into_response()))
 }
 
 /// RFC 7009 §2.1.
@@ -59,7 +67,8 @@ pub async fn revoke(
     Ok(no_store(().into_response()))
 }
 
-/// RFC 7662 §2.1: only authenticated (confidential) clients may introspect.
+/// RFC 7662 §2.1: only authenticated (confidential) clients may introspect, and
+/// learn only about their own tokens unless they are resource servers (§4).
 pub async fn introspect(
     State(server): State<Arc<AuthServer>>,
     headers: HeaderMap,
@@ -81,6 +90,7 @@ pub async fn introspect(
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let r = crate::introspection::introspect(
         &server,
+        &app,
         &PlainToken::from_client(token),
         params.get("token_type_hint"),
     )

@@ -1,7 +1,8 @@
 //! Browser-facing plumbing for the provider's own pages: the login session
 //! cookie, and Django-style double-submit CSRF protection (a `csrftoken`
 //! cookie and a `csrfmiddlewaretoken` form field, compared in constant time,
-//! plus an `Origin` check) — stateless, so it works across provider processes.
+//! plus a required same-origin `Origin` or `Referer`) — stateless, so it works
+//! across provider processes.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::{Cookie, SameSite};
@@ -41,10 +42,10 @@ fn build_cookie(name: &'static str, value: String, secure: bool, max_age: i64) -
 /// The CSRF token to put in a form, and the `Set-Cookie` to send when the
 /// browser has none yet.
 pub fn csrf_token(server: &AuthServer, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie_value(headers, CSRF_COOKIE).filter(|v| v.len() == 43) {
+    match cookie_value(headers, CSRF_COOKIE).filter(|v| server.csrf_key.issued(v)) {
         Some(v) => (v.to_owned(), None),
         None => {
-            let t = PlainToken::generate(prefix::CSRF).expose().to_owned();
+            let t = server.csrf_key.issue();
             let c = build_cookie(
                 CSRF_COOKIE,
                 t.clone(),
@@ -70,12 +71,16 @@ pub fn form_page(
     if let Some(c) = set_cookie {
         r.headers_mut().append(header::SET_COOKIE, c);
     }
+    // A page with a CSRF token (login, consent, admin) is never cached or stored.
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
-/// Refuses a form post whose token does not match the cookie, or that comes
-/// from another origin than the one it was sent to.
+/// Refuses a form post whose token this server did not issue or does not match
+/// the cookie, or that comes from another origin than the one it was sent to.
 pub fn check_csrf(
+    server: &AuthServer,
     headers: &HeaderMap,
     submitted: Option<&str>,
 ) -> std::result::Result<(), PageError> {
@@ -87,21 +92,53 @@ pub fn check_csrf(
     };
     let cookie = cookie_value(headers, CSRF_COOKIE).ok_or_else(forbidden)?;
     let submitted = submitted.ok_or_else(forbidden)?;
-    if cookie.is_empty() || !ct_eq(cookie, submitted) {
+    // Double submit of a token the server signed: an attacker who can plant a
+    // cookie (a sibling subdomain) cannot make up a pair that verifies.
+    if !server.csrf_key.issued(cookie) || !ct_eq(cookie, submitted) {
         return Err(forbidden());
     }
-    if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) {
-        let origin = origin.to_str().unwrap_or("");
-        let host = host.to_str().unwrap_or("");
-        let same = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            == Some(host);
-        if !same {
-            return Err(forbidden());
-        }
+    if !same_origin(server, headers) {
+        return Err(forbidden());
     }
     Ok(())
+}
+
+/// Where the post came from must be this site, and must be known: `Origin`, or when
+/// a browser sends none, the origin (scheme, host, port) of `Referer` (the referrer
+/// policy is `same-origin`, so same-origin posts carry it). Neither, `Origin: null`
+/// or an unparsable value → refused (Django does this for HTTPS; here for both
+/// schemes). "This site" is the issuer's origin, or `scheme://Host` with the
+/// issuer's scheme; the scheme counts (`http://h` is not `https://h`, RFC 6454 §4).
+fn same_origin(server: &AuthServer, headers: &HeaderMap) -> bool {
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let origin_of = |s: &str| {
+        url::Url::parse(s)
+            .ok()
+            .map(|u| u.origin())
+            .filter(url::Origin::is_tuple)
+            .map(|o| o.ascii_serialization())
+    };
+    let from = match header_str(header::ORIGIN) {
+        Some(o) => origin_of(o),
+        None => header_str(header::REFERER).and_then(origin_of),
+    };
+    let Some(from) = from else {
+        return false;
+    };
+    let issuer = &server.settings.issuer;
+    let scheme = if issuer.starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    };
+    let via_host = header_str(header::HOST)
+        .filter(|h| !h.is_empty())
+        .and_then(|h| origin_of(&format!("{scheme}://{h}")));
+    origin_of(issuer).as_deref() == Some(from.as_str()) || via_host.as_deref() == Some(&*from)
 }
 
 /// The logged-in user of the provider's pages, if any.

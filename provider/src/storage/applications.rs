@@ -6,37 +6,45 @@ use crate::model::{AppGrant, Application, ClientType};
 use crate::scope::Scopes;
 use crate::secret::TokenHash;
 
-type Row = (
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+super::row! {
+    struct Row {
+        id: String,
+        client_id: String,
+        client_secret_hash: Option<String>,
+        client_type: String,
+        grant_type: String,
+        name: String,
+        redirect_uris: String,
+        skip_authorization: i64,
+        require_pkce: i64,
+        allowed_scopes: Option<String>,
+        user_id: Option<String>,
+        is_resource_server: i64,
+        created_at: i64,
+    }
+}
 const COLUMNS: &str = "id, client_id, client_secret_hash, client_type, grant_type, name, redirect_uris, \
-                       skip_authorization, require_pkce, allowed_scopes, user_id, created_at";
+                       skip_authorization, require_pkce, allowed_scopes, user_id, is_resource_server, created_at";
 
 fn from_row(r: Row) -> Application {
     Application {
-        id: r.0,
-        client_id: r.1,
-        client_secret_hash: r.2.map(TokenHash::from_stored),
-        client_type: ClientType::parse(&r.3).unwrap_or(ClientType::Confidential),
-        grant: AppGrant::parse(&r.4).unwrap_or(AppGrant::AuthorizationCode),
-        name: r.5,
-        redirect_uris: r.6.split_whitespace().map(str::to_owned).collect(),
-        skip_authorization: r.7 != 0,
-        require_pkce: r.8 != 0,
-        allowed_scopes: r.9.as_deref().map(Scopes::from_stored),
-        user_id: r.10,
-        created_at: r.11,
+        id: r.id,
+        client_id: r.client_id,
+        client_secret_hash: r.client_secret_hash.map(TokenHash::from_stored),
+        client_type: ClientType::parse(&r.client_type).unwrap_or(ClientType::Confidential),
+        grant: AppGrant::parse(&r.grant_type).unwrap_or(AppGrant::AuthorizationCode),
+        name: r.name,
+        redirect_uris: r
+            .redirect_uris
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        skip_authorization: r.skip_authorization != 0,
+        require_pkce: r.require_pkce != 0,
+        allowed_scopes: r.allowed_scopes.as_deref().map(Scopes::from_stored),
+        user_id: r.user_id,
+        is_resource_server: r.is_resource_server != 0,
+        created_at: r.created_at,
     }
 }
 
@@ -52,6 +60,7 @@ pub struct AppFields {
     pub require_pkce: bool,
     pub allowed_scopes: Option<Scopes>,
     pub user_id: Option<String>,
+    pub is_resource_server: bool,
 }
 
 impl Db {
@@ -64,13 +73,13 @@ impl Db {
         let created = now();
         on_writer!(self, p => sqlx::query(
             "INSERT INTO applications (id, client_id, client_secret_hash, client_type, grant_type, name, \
-             redirect_uris, skip_authorization, require_pkce, allowed_scopes, user_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+             redirect_uris, skip_authorization, require_pkce, allowed_scopes, user_id, created_at, \
+             is_resource_server) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
             .bind(&id).bind(&f.client_id).bind(secret.map(TokenHash::as_str))
             .bind(f.client_type.as_str()).bind(f.grant.as_str()).bind(&f.name)
             .bind(f.redirect_uris.join(" ")).bind(i64::from(f.skip_authorization))
             .bind(i64::from(f.require_pkce)).bind(f.allowed_scopes.as_ref().map(ToString::to_string))
-            .bind(&f.user_id).bind(created)
+            .bind(&f.user_id).bind(created).bind(i64::from(f.is_resource_server))
             .execute(p).await.map(|r| r.rows_affected()))
         .map_err(conflict("an application with this client id"))?;
         Ok(self
@@ -82,12 +91,12 @@ impl Db {
     pub async fn update_application(&self, id: &str, f: &AppFields) -> Result<bool> {
         let r = on_writer!(self, p => sqlx::query(
             "UPDATE applications SET client_id = $1, client_type = $2, grant_type = $3, name = $4, \
-             redirect_uris = $5, skip_authorization = $6, require_pkce = $7, allowed_scopes = $8, user_id = $9 \
-             WHERE id = $10")
+             redirect_uris = $5, skip_authorization = $6, require_pkce = $7, allowed_scopes = $8, user_id = $9, \
+             is_resource_server = $10 WHERE id = $11")
             .bind(&f.client_id).bind(f.client_type.as_str()).bind(f.grant.as_str()).bind(&f.name)
             .bind(f.redirect_uris.join(" ")).bind(i64::from(f.skip_authorization))
             .bind(i64::from(f.require_pkce)).bind(f.allowed_scopes.as_ref().map(ToString::to_string))
-            .bind(&f.user_id).bind(id)
+            .bind(&f.user_id).bind(i64::from(f.is_resource_server)).bind(id)
             .execute(p).await.map(|r| r.rows_affected()))
         .map_err(conflict("an application with this client id"))?;
         Ok(r == 1)
@@ -147,6 +156,26 @@ impl Db {
         let r = on_writer!(self, p => sqlx::query("UPDATE applications SET client_secret_hash = NULL WHERE id = $1")
             .bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(r == 1)
+    }
+
+    /// Revokes every refresh token of an application and deletes its access tokens
+    /// and unused codes, in one transaction (its client type changed: what they
+    /// were issued under no longer holds).
+    pub async fn revoke_application_tokens(&self, id: &str) -> Result<()> {
+        use super::batch::Stmt;
+        self.write_all(vec![
+            Stmt::new(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE application_id = $2 AND revoked_at IS NULL",
+                [now().into(), id.into()],
+            ),
+            Stmt::new("DELETE FROM access_tokens WHERE application_id = $1", [id.into()]),
+            Stmt::new(
+                "DELETE FROM grants WHERE application_id = $1 AND used_at IS NULL",
+                [id.into()],
+            ),
+        ])
+        .await?;
+        Ok(())
     }
 }
 

@@ -6,9 +6,17 @@ use super::{Db, Result, now, on_writer};
 const TABLES: &[(&str, &str)] = &[
     ("access_tokens", "id"),
     ("refresh_tokens", "id"),
-    ("grants", "id"),
     ("web_sessions", "id_hash"),
 ];
+
+/// Expired codes, except a used code while any token issued from it (its family)
+/// may still live: RFC 6749 §4.1.2 asks that a replayed code revoke those tokens,
+/// so the code must still be recognised. (Refresh rotation keeps a family alive;
+/// once its last token expires and is swept, the code goes too.)
+const SWEEP_GRANTS: &str = "DELETE FROM grants WHERE id IN (SELECT g.id FROM grants g \
+     WHERE g.expires_at <= $1 AND (g.used_at IS NULL OR (\
+       NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = g.id) \
+       AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.family_id = g.id))) LIMIT $2)";
 
 impl Db {
     /// Deletes up to `batch` expired rows from each table; returns how many went.
@@ -22,6 +30,8 @@ impl Db {
             total += on_writer!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(cutoff).bind(batch).execute(p).await
                 .map(|r| r.rows_affected()))?;
         }
+        total += on_writer!(self, p => sqlx::query(SWEEP_GRANTS).bind(cutoff).bind(batch).execute(p).await
+            .map(|r| r.rows_affected()))?;
         total += on_writer!(self, p => sqlx::query("DELETE FROM throttle WHERE window_start < $1")
             .bind(cutoff - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(total)

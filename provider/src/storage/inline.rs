@@ -135,7 +135,7 @@ impl Inline {
 }
 
 /// One row (or none) of a query: on the inline SQLite reader, or on the PostgreSQL pool.
-/// `$row` is a tuple type; the SQL is written once with `$n` placeholders that must
+/// `$row` is a [`row!`](super::row) struct; the SQL is written once with `$n` placeholders that must
 /// first appear in order (`$1` before `$2` …): SQLite numbers them by first use.
 macro_rules! fetch_optional {
     ($db:expr, $row:ty, $sql:expr $(, $bind:expr)* $(,)?) => {

@@ -1,15 +1,29 @@
 //! Persistence: one schema, two engines.
 //!
 //! SQLite (the default, a file under `./data/`) or PostgreSQL, chosen by the
-//! database URL. Every query is written once with `$n` placeholders (both
-//! engines accept them) and run on whichever pool is configured through
-//! [`on_pool!`]. Nothing about a request lives in process memory, so several
-//! provider processes sharing one PostgreSQL behave as one server.
+//! database URL. Every query is written once with `$n` placeholders, first used in
+//! order (both engines accept them; SQLite numbers them by first use). Nothing about
+//! a request lives in process memory, so several provider processes sharing one
+//! PostgreSQL behave as one server.
+//!
+//! **The rule.** The hot path — what a token request, a login attempt and the
+//! bearer check run — goes through [`inline::fetch_optional!`] for reads and
+//! [`inline::Inline::write`] for writes: on SQLite rusqlite on the calling thread
+//! (sqlx's thread hop was ~70 % of a token request's CPU, `bench/FINDINGS.md`), on
+//! PostgreSQL sqlx. Anything that writes more than one statement uses one
+//! transaction: [`batch::Db::write_all`] (or, when it must read in between, the
+//! same pair of per-engine transactions written out: `token_writes`, `throttle`).
+//! Everything else (admin pages, sessions, the sweeper) uses sqlx on both engines
+//! through [`on_pool!`] (reads) and [`on_writer!`] (writes, holding the SQLite
+//! writer's lock). Rows of more than a column or two are named structs ([`row!`]):
+//! applications, users, codes, refresh tokens and the bearer check's join.
 
 pub mod active_tokens;
 pub mod applications;
+pub mod batch;
 pub mod cleanup;
 pub mod inline;
+pub mod keys;
 pub mod notes;
 pub mod sessions;
 pub mod throttle;
@@ -93,6 +107,25 @@ macro_rules! on_writer {
 }
 pub(crate) use on_writer;
 
+/// A named row type for both engines: `sqlx::FromRow` for PostgreSQL (and the
+/// sqlx pools) and `TryFrom<&rusqlite::Row>` for the inline SQLite path, each
+/// field read by its column name (alias joined columns in the SQL).
+macro_rules! row {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($f:ident: $t:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, sqlx::FromRow)]
+        $vis struct $name { $(pub $f: $t),* }
+
+        impl TryFrom<&rusqlite::Row<'_>> for $name {
+            type Error = rusqlite::Error;
+            fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self { $($f: r.get(stringify!($f))?),* })
+            }
+        }
+    };
+}
+pub(crate) use row;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Db {
@@ -156,6 +189,23 @@ impl Db {
         match self {
             Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// One round trip to the database (`/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// (connections open, idle) over the sqlx pools (`/metrics`).
+    pub fn pool_use(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite { read, write, .. } => (
+                read.size() + write.size(),
+                read.num_idle() + write.num_idle(),
+            ),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
         }
     }
 

@@ -40,15 +40,19 @@ impl Db {
     /// with rotation): exactly one caller claims it; that caller's transaction also
     /// deletes the access token issued with the old one (as django-oauth-toolkit
     /// does) and stores the new pair. Nothing is written when the claim fails.
+    /// `successor` is the new pair sealed for the old token's holder, kept on the old
+    /// row for retries inside the grace window.
     pub async fn rotate_refresh_token(
         &self,
         hash: &TokenHash,
         access: &NewToken<'_>,
         refresh: &NewToken<'_>,
+        successor: Option<&str>,
     ) -> Result<RefreshClaim> {
         let sql = format!("{CLAIM_REFRESH} RETURNING {REFRESH_COLUMNS}");
         let t = now();
         let (access, refresh) = (OwnedToken::from(access), OwnedToken::from(refresh));
+        let successor = successor.map(str::to_owned);
         let claimed: Option<RefreshRow> = match self {
             Db::Sqlite { inline, .. } => {
                 inline
@@ -56,12 +60,12 @@ impl Db {
                         use rusqlite::OptionalExtension as _;
                         let row: Option<RefreshRow> = tx
                             .prepare_cached(&sql)?
-                            .query_row(rusqlite::params![t, hash.as_str()], |r| {
+                            .query_row(rusqlite::params![t, successor, hash.as_str()], |r| {
                                 RefreshRow::try_from(r)
                             })
                             .optional()?;
                         if let Some(row) = &row {
-                            if let Some(old) = &row.5 {
+                            if let Some(old) = &row.access_token_id {
                                 tx.prepare_cached(DELETE_ACCESS)?.execute([old])?;
                             }
                             insert_pair_inline(tx, &access, Some(&refresh), t)?;
@@ -76,11 +80,12 @@ impl Db {
                     let mut tx = p.begin().await?;
                     let row: Option<RefreshRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                         .bind(t)
+                        .bind(&successor)
                         .bind(&hash)
                         .fetch_optional(&mut *tx)
                         .await?;
                     if let Some(row) = &row {
-                        if let Some(old) = &row.5 {
+                        if let Some(old) = &row.access_token_id {
                             sqlx::query(DELETE_ACCESS)
                                 .bind(old)
                                 .execute(&mut *tx)
@@ -108,7 +113,7 @@ impl Db {
 /// `BEGIN` could leave its pooled connection inside an open transaction, and the
 /// next request's writes on that connection were never committed (seen under
 /// `bench/run --postgres`: a login "succeeded" and its session did not exist).
-async fn detached<T: Send + 'static>(
+pub(super) async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
     tokio::spawn(work)
@@ -148,8 +153,9 @@ const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, token_hash, applic
      family_id, expires_at, created_at, access_token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub(super) const DELETE_ACCESS: &str = "DELETE FROM access_tokens WHERE id = $1";
 /// Single use (RFC 6749 §6 with rotation): only a live, unrotated token is claimed.
-const CLAIM_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 \
-     AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1";
+/// (`$n` first used in order: SQLite numbers them by first use.)
+const CLAIM_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $1, successor = $2 \
+     WHERE token_hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1";
 
 /// An access token and, when given, the refresh token issued with it.
 fn insert_pair_inline(

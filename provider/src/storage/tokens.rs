@@ -16,25 +16,41 @@ pub struct Grant {
     pub id: String,
     pub application_id: String,
     pub user_id: String,
+    /// The redirect URI the code was sent to.
     pub redirect_uri: String,
+    /// Whether the authorization request named it (RFC 6749 §4.1.3: then the token
+    /// request must repeat it). Not named: the app's only registered URI (§3.1.2.3).
+    pub redirect_uri_given: bool,
     pub scope: Scopes,
     pub code_challenge: Option<String>,
     pub expires_at: i64,
 }
 
-type GrantRow = (String, String, String, String, String, Option<String>, i64);
-const GRANT_COLUMNS: &str =
-    "id, application_id, user_id, redirect_uri, scope, code_challenge, expires_at";
+super::row! {
+    struct GrantRow {
+        id: String,
+        application_id: String,
+        user_id: String,
+        redirect_uri: String,
+        redirect_uri_given: i64,
+        scope: String,
+        code_challenge: Option<String>,
+        expires_at: i64,
+    }
+}
+const GRANT_COLUMNS: &str = "id, application_id, user_id, redirect_uri, redirect_uri_given, scope, \
+     code_challenge, expires_at";
 
 fn grant_from_row(r: GrantRow) -> Grant {
     Grant {
-        id: r.0,
-        application_id: r.1,
-        user_id: r.2,
-        redirect_uri: r.3,
-        scope: Scopes::from_stored(&r.4),
-        code_challenge: r.5,
-        expires_at: r.6,
+        id: r.id,
+        application_id: r.application_id,
+        user_id: r.user_id,
+        redirect_uri: r.redirect_uri,
+        redirect_uri_given: r.redirect_uri_given != 0,
+        scope: Scopes::from_stored(&r.scope),
+        code_challenge: r.code_challenge,
+        expires_at: r.expires_at,
     }
 }
 
@@ -59,32 +75,57 @@ pub struct Refresh {
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The pair its rotation issued, sealed (see [`crate::successor`]).
+    pub successor: Option<String>,
 }
 
-pub(super) type RefreshRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-);
-pub(super) const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at";
+super::row! {
+    pub(super) struct RefreshRow {
+        id: String,
+        application_id: String,
+        user_id: Option<String>,
+        scope: String,
+        family_id: String,
+        access_token_id: Option<String>,
+        expires_at: i64,
+        rotated_at: Option<i64>,
+        revoked_at: Option<i64>,
+        successor: Option<String>,
+    }
+}
+
+super::row! {
+    /// The bearer check's join: the token, its application, its user (none for
+    /// `client_credentials` tokens, hence the options).
+    struct BearerRow {
+        token_id: String,
+        scope: String,
+        expires_at: i64,
+        created_at: i64,
+        client_id: String,
+        application_name: String,
+        user_id: Option<String>,
+        username: Option<String>,
+        email: Option<String>,
+        groups: Option<String>,
+        is_staff: Option<i64>,
+        is_active: Option<i64>,
+    }
+}
+pub(super) const REFRESH_COLUMNS: &str = "id, application_id, user_id, scope, family_id, access_token_id, expires_at, rotated_at, revoked_at, successor";
 
 pub(super) fn refresh_from_row(r: RefreshRow) -> Refresh {
     Refresh {
-        id: r.0,
-        application_id: r.1,
-        user_id: r.2,
-        scope: Scopes::from_stored(&r.3),
-        family_id: r.4,
-        access_token_id: r.5,
-        expires_at: r.6,
-        rotated_at: r.7,
-        revoked_at: r.8,
+        id: r.id,
+        application_id: r.application_id,
+        user_id: r.user_id,
+        scope: Scopes::from_stored(&r.scope),
+        family_id: r.family_id,
+        access_token_id: r.access_token_id,
+        expires_at: r.expires_at,
+        rotated_at: r.rotated_at,
+        revoked_at: r.revoked_at,
+        successor: r.successor,
     }
 }
 
@@ -111,18 +152,21 @@ impl Db {
     pub async fn insert_grant(&self, g: &Grant, code: &TokenHash) -> Result<()> {
         on_writer!(self, p => sqlx::query(
             "INSERT INTO grants (id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge, \
-             expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+             expires_at, created_at, redirect_uri_given) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&g.id).bind(code.as_str()).bind(&g.application_id).bind(&g.user_id)
             .bind(&g.redirect_uri).bind(g.scope.to_string()).bind(&g.code_challenge)
-            .bind(g.expires_at).bind(now())
+            .bind(g.expires_at).bind(now()).bind(i64::from(g.redirect_uri_given))
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
-    /// Marks a code used, atomically; tells a replay from an unknown code.
-    pub async fn claim_grant(&self, code: &TokenHash) -> Result<GrantClaim> {
+    /// Marks a code used, atomically, but only for the client it was issued to (a
+    /// code presented by another client is left untouched); tells a replay from an
+    /// unknown code.
+    pub async fn claim_grant(&self, code: &TokenHash, application_id: &str) -> Result<GrantClaim> {
         let sql = format!(
-            "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
+            "UPDATE grants SET used_at = $1 WHERE code_hash = $2 AND application_id = $3 \
+             AND used_at IS NULL RETURNING {GRANT_COLUMNS}"
         );
         let t = now();
         let claimed: Option<GrantRow> = match self {
@@ -131,7 +175,7 @@ impl Db {
                     .write(|tx| {
                         use rusqlite::OptionalExtension as _;
                         tx.prepare_cached(&sql)?
-                            .query_row(rusqlite::params![t, code.as_str()], |r| {
+                            .query_row(rusqlite::params![t, code.as_str(), application_id], |r| {
                                 GrantRow::try_from(r)
                             })
                             .optional()
@@ -142,6 +186,7 @@ impl Db {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(t)
                     .bind(code.as_str())
+                    .bind(application_id)
                     .fetch_optional(p)
                     .await?
             }
@@ -150,33 +195,22 @@ impl Db {
             return Ok(GrantClaim::Claimed(grant_from_row(row)));
         }
         let sql = format!("SELECT {GRANT_COLUMNS} FROM grants WHERE code_hash = $1");
-        let used = fetch_optional!(self, GrantRow, sql.as_str(), code.as_str())?;
-        Ok(used.map_or(GrantClaim::NotFound, |r| {
-            GrantClaim::Replayed(grant_from_row(r))
-        }))
+        let row = fetch_optional!(self, GrantRow, sql.as_str(), code.as_str())?;
+        Ok(match row.map(grant_from_row) {
+            Some(g) if g.application_id == application_id => GrantClaim::Replayed(g),
+            // Another client's code: it learns nothing, and the code stays usable.
+            _ => GrantClaim::NotFound,
+        })
     }
 
     /// Looks up a live access token with its application and user: the bearer check.
     pub async fn access_token_info(&self, hash: &TokenHash) -> Result<Option<TokenInfo>> {
-        type Row = (
-            String,
-            String,
-            i64,
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-        );
         let row = fetch_optional!(
             self,
-            Row,
-            "SELECT t.id, t.scope, t.expires_at, t.created_at, a.client_id, a.name, \
-                    u.id, u.username, u.email, u.groups, u.is_staff, u.is_active \
+            BearerRow,
+            "SELECT t.id AS token_id, t.scope, t.expires_at, t.created_at, a.client_id, \
+                    a.name AS application_name, u.id AS user_id, u.username, u.email, \
+                    u.groups, u.is_staff, u.is_active \
              FROM access_tokens t JOIN applications a ON a.id = t.application_id \
              LEFT JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.expires_at > $2",
@@ -185,31 +219,31 @@ impl Db {
         )?;
         let Some(r) = row else { return Ok(None) };
         // A deactivated user's tokens stop working at once.
-        if r.11 == Some(0) {
+        if r.is_active == Some(0) {
             return Ok(None);
         }
-        let user = match (r.6, r.7) {
+        let user = match (r.user_id, r.username) {
             (Some(id), Some(username)) => Some(TokenUser {
                 id,
                 username,
-                email: r.8.unwrap_or_default(),
+                email: r.email.unwrap_or_default(),
                 groups: r
-                    .9
+                    .groups
                     .unwrap_or_default()
                     .split_whitespace()
                     .map(str::to_owned)
                     .collect(),
-                is_staff: r.10 == Some(1),
+                is_staff: r.is_staff == Some(1),
             }),
             _ => None,
         };
         Ok(Some(TokenInfo {
-            token_id: r.0,
-            scope: Scopes::from_stored(&r.1),
-            expires_at: r.2,
-            created_at: r.3,
-            client_id: r.4,
-            application_name: r.5,
+            token_id: r.token_id,
+            scope: Scopes::from_stored(&r.scope),
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            client_id: r.client_id,
+            application_name: r.application_name,
             user,
         }))
     }
@@ -236,11 +270,19 @@ impl Db {
     /// Revokes every refresh token of a family and deletes its access tokens
     /// (RFC 9700 §4.14.2 on reuse; RFC 7009 §2.1 on revocation; RFC 6749 §4.1.2 on code replay).
     pub async fn revoke_family(&self, family_id: &str) -> Result<()> {
-        on_writer!(self, p => sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-            .bind(now()).bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
-        on_writer!(self, p => sqlx::query("DELETE FROM access_tokens WHERE family_id = $1")
-            .bind(family_id).execute(p).await.map(|r| r.rows_affected()))?;
+        use super::batch::Stmt;
+        let t = now();
+        self.write_all(vec![
+            Stmt::new(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+                [t.into(), family_id.into()],
+            ),
+            Stmt::new(
+                "DELETE FROM access_tokens WHERE family_id = $1",
+                [family_id.into()],
+            ),
+        ])
+        .await?;
         Ok(())
     }
 }

@@ -1,25 +1,37 @@
 //! Users: the resource owners who log in.
 
 use super::applications::search_pattern;
+use super::batch::Stmt;
 use super::inline::fetch_optional;
 use super::{Db, Result, conflict, new_id, now, on_pool, on_writer};
 use crate::model::User;
 
 const SEARCH: &str = "(LOWER(username) LIKE $1 OR LOWER(email) LIKE $1)";
 
-type Row = (String, String, String, String, i64, i64, String, i64);
+super::row! {
+    struct Row {
+        id: String,
+        username: String,
+        email: String,
+        password_hash: String,
+        is_staff: i64,
+        is_active: i64,
+        groups: String,
+        created_at: i64,
+    }
+}
 const COLUMNS: &str = "id, username, email, password_hash, is_staff, is_active, groups, created_at";
 
 fn from_row(r: Row) -> User {
     User {
-        id: r.0,
-        username: r.1,
-        email: r.2,
-        password_hash: r.3,
-        is_staff: r.4 != 0,
-        is_active: r.5 != 0,
-        groups: r.6.split_whitespace().map(str::to_owned).collect(),
-        created_at: r.7,
+        id: r.id,
+        username: r.username,
+        email: r.email,
+        password_hash: r.password_hash,
+        is_staff: r.is_staff != 0,
+        is_active: r.is_active != 0,
+        groups: r.groups.split_whitespace().map(str::to_owned).collect(),
+        created_at: r.created_at,
     }
 }
 
@@ -68,6 +80,30 @@ impl Db {
         Ok(row.map(from_row))
     }
 
+    /// Usernames by user id, for a page of rows that name their owner: one query
+    /// however many ids (at most a page's worth).
+    pub async fn usernames_by_id(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, username FROM users WHERE id IN ({})",
+            marks.join(", ")
+        );
+        let rows: Vec<(String, String)> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn list_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username");
         let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await)?;
@@ -94,21 +130,60 @@ impl Db {
         Ok(n)
     }
 
-    pub async fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<bool> {
-        let r = on_writer!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(r == 1)
-    }
-
+    /// Sets the flags; deactivating also signs the user out everywhere
+    /// ([`sign_out_statements`]), in the same transaction.
     pub async fn set_user_flags(
         &self,
         user_id: &str,
         is_active: bool,
         is_staff: bool,
     ) -> Result<bool> {
-        let r = on_writer!(self, p => sqlx::query("UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3")
-            .bind(i64::from(is_active)).bind(i64::from(is_staff)).bind(user_id)
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(r == 1)
+        let mut stmts = vec![Stmt::new(
+            "UPDATE users SET is_active = $1, is_staff = $2 WHERE id = $3",
+            [
+                i64::from(is_active).into(),
+                i64::from(is_staff).into(),
+                user_id.into(),
+            ],
+        )];
+        if !is_active {
+            stmts.extend(sign_out_statements(user_id));
+        }
+        Ok(self.write_all(stmts).await?.first() == Some(&1))
     }
+
+    /// Ends everything a user is signed in with, for good, in one transaction
+    /// ([`sign_out_statements`]). With `new_hash`, the password is replaced in the
+    /// same transaction.
+    pub async fn sign_out_user(&self, user_id: &str, new_hash: Option<&str>) -> Result<bool> {
+        let mut stmts = vec![Stmt::new(
+            "UPDATE users SET password_hash = COALESCE($1, password_hash) WHERE id = $2",
+            [new_hash.into(), user_id.into()],
+        )];
+        stmts.extend(sign_out_statements(user_id));
+        Ok(self.write_all(stmts).await?.first() == Some(&1))
+    }
+}
+
+/// Every refresh token revoked; every access token, login session and unused code
+/// deleted (so reactivating the user brings none of them back).
+fn sign_out_statements(user_id: &str) -> [Stmt; 4] {
+    [
+        Stmt::new(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            [now().into(), user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM access_tokens WHERE user_id = $1",
+            [user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM web_sessions WHERE user_id = $1",
+            [user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM grants WHERE user_id = $1 AND used_at IS NULL",
+            [user_id.into()],
+        ),
+    ]
 }

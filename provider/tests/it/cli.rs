@@ -13,6 +13,27 @@ pub fn provider(db: &str, args: &[&str]) -> std::process::Output {
         .expect("run provider")
 }
 
+/// [`provider`] with `stdin` written to its standard input.
+pub fn provider_with_stdin(db: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provider"))
+        .args(args)
+        .env("PROVIDER_DATABASE_URL", db)
+        .env("PROVIDER_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run provider");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("provider exits")
+}
+
 #[tokio::test]
 async fn management_commands() {
     let db = ScratchDb::new(Backend::Sqlite, "cli").await.unwrap();

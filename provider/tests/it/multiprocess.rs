@@ -36,6 +36,10 @@ pub async fn serve(db: &str, extra: &[&str]) -> (Child, String) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "SKIPPED: LATCHKEY_TEST_POSTGRES_URL was unset when the tests were built"
+)]
 async fn two_processes_share_logins_codes_and_throttling() {
     let Some(db) = ScratchDb::new(Backend::Postgres, "two_processes").await else {
         return;
@@ -83,7 +87,7 @@ async fn two_processes_share_logins_codes_and_throttling() {
     let (_b, b) = serve(&db.url, &throttle).await;
 
     // Log in on A; the session cookie works on B (same host, cookies ignore ports).
-    let http = browser();
+    let http = browser(&a);
     let html = http
         .get(format!("{a}/accounts/login/"))
         .send()

@@ -11,7 +11,8 @@ use crate::support::{Backend, TestApp, eventually};
 
 on_both!(
     concurrent_grants_all_land_and_the_wal_stays_small,
-    clients_hanging_up_mid_grant_leave_no_open_transaction
+    clients_hanging_up_mid_grant_leave_no_open_transaction,
+    the_application_list_names_owners_in_one_lookup
 );
 
 const REQUESTS: usize = 1200;
@@ -93,5 +94,44 @@ async fn clients_hanging_up_mid_grant_leave_no_open_transaction(b: Backend) {
         assert_eq!(status, StatusCode::OK, "{body}");
         let token = body["access_token"].as_str().unwrap();
         assert_eq!(t.api("/api/me/", token).await, StatusCode::OK);
+    }
+}
+
+/// The admin's application list: each row's owner, from one batched lookup
+/// (`management::list_applications`), shared owners and ownerless apps included.
+async fn the_application_list_names_owners_in_one_lookup(b: Backend) {
+    use latchkey_provider::management;
+    use latchkey_provider::model::{AppGrant, ClientType};
+    let Some(t) = TestApp::spawn(b, "owners").await else {
+        return;
+    };
+    t.user("olga", "pw").await;
+    t.user("piet", "pw").await;
+    let id_of = |name: &str| {
+        let db = t.server.db.clone();
+        let name = name.to_owned();
+        async move { db.user_by_username(&name).await.unwrap().unwrap().id }
+    };
+    let (olga, piet) = (id_of("olga").await, id_of("piet").await);
+    for owner in [Some(&olga), Some(&olga), Some(&piet), None] {
+        t.app(ClientType::Public, AppGrant::Password, |f| {
+            f.name = format!("app of {}", owner.map_or("nobody", |_| "someone"));
+            f.user_id = owner.cloned();
+        })
+        .await;
+    }
+    let listed = management::list_applications(&t.server.db, "", 25, 0)
+        .await
+        .unwrap();
+    let mut owners: Vec<&str> = listed.iter().map(|l| l.owner.as_str()).collect();
+    owners.sort_unstable();
+    assert_eq!(owners, ["", "olga", "olga", "piet"]);
+    for l in &listed {
+        assert_eq!(
+            l.app.user_id.is_none(),
+            l.owner.is_empty(),
+            "{}",
+            l.app.name
+        );
     }
 }

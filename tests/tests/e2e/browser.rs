@@ -92,8 +92,11 @@ pub async fn login(client: &reqwest::Client, bff: &Bff, return_to: &str) -> reqw
         .await
         .expect("html");
     let token = csrf_token(&html);
+    // As a browser does on a form post (the provider refuses one with neither
+    // Origin nor Referer): the login page's own origin.
     let response = client
         .post(login_page.clone())
+        .header("origin", login_page.origin().ascii_serialization())
         .form(&[
             ("username", USERNAME),
             ("password", PASSWORD),

@@ -19,7 +19,7 @@ use crate::management::{self, ManagementError};
 use crate::model::{AppGrant, Application, ClientType};
 use crate::storage::active_tokens::{TokenFilter, TokenKind};
 
-use super::forms::{AppForm, Errors, owner_name, save_error};
+use super::forms::{AppForm, Errors, save_error};
 
 pub struct Row {
     pub id: String,
@@ -53,14 +53,12 @@ pub async fn list(
     let search = q.get("q").unwrap_or("").trim().to_owned();
     let total = server.db.count_applications(&search).await?;
     let pager = Pager::new(&q, total, &[("q", &search)]);
-    let apps = server
-        .db
-        .list_applications(&search, super::PAGE_SIZE, pager.offset())
+    let apps = management::list_applications(&server.db, &search, super::PAGE_SIZE, pager.offset())
         .await?;
-    let mut rows = Vec::with_capacity(apps.len());
-    for a in apps {
-        rows.push(Row {
-            owner: owner_name(&server, a.user_id.as_deref()).await?,
+    let rows: Vec<Row> = apps
+        .into_iter()
+        .map(|management::ListedApplication { app: a, owner }| Row {
+            owner,
             id: a.id,
             name: a.name,
             client_id: a.client_id,
@@ -68,8 +66,8 @@ pub async fn list(
             grant: grant_label(a.grant),
             skip_authorization: a.skip_authorization,
             created: fmt_time(a.created_at),
-        });
-    }
+        })
+        .collect();
     Ok(page(&server, &headers, StatusCode::OK, |csrf_token| {
         ListPage {
             csrf_token,
@@ -194,7 +192,7 @@ pub async fn add(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let params = checked_form(&headers, form)?;
+    let params = checked_form(&server, &headers, form)?;
     let form = AppForm::from_params(&params);
     let fields = match form.validate(&server).await {
         Ok(f) => f,
@@ -270,7 +268,7 @@ pub async fn change(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let params = checked_form(&headers, form)?;
+    let params = checked_form(&server, &headers, form)?;
     let app = find(&server, &id).await?;
     let form = AppForm::from_params(&params);
     let fields = match form.validate(&server).await {
@@ -322,7 +320,7 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    checked_form(&headers, form)?;
+    checked_form(&server, &headers, form)?;
     let app = find(&server, &id).await?;
     match management::rotate_secret(&server.db, &app).await {
         Ok(secret) => Ok(secret_page(
@@ -390,7 +388,7 @@ pub async fn delete(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    checked_form(&headers, form)?;
+    checked_form(&server, &headers, form)?;
     if !server.db.delete_application(&id).await? {
         return Err(not_found("application"));
     }

@@ -40,6 +40,7 @@ pub struct AppForm {
     pub name: String,
     pub skip_authorization: bool,
     pub require_pkce: bool,
+    pub is_resource_server: bool,
     pub allowed_scopes: String,
     pub owner: String,
 }
@@ -55,6 +56,7 @@ impl AppForm {
             name: text("name").trim().to_owned(),
             skip_authorization: p.has("skip_authorization"),
             require_pkce: p.has("require_pkce"),
+            is_resource_server: p.has("is_resource_server"),
             allowed_scopes: text("allowed_scopes"),
             owner: text("user").trim().to_owned(),
         }
@@ -72,12 +74,13 @@ impl AppForm {
             name: a.name.clone(),
             skip_authorization: a.skip_authorization,
             require_pkce: a.require_pkce,
+            is_resource_server: a.is_resource_server,
             allowed_scopes: a
                 .allowed_scopes
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            owner: owner_name(server, a.user_id.as_deref()).await?,
+            owner: management::owner_name(&server.db, a.user_id.as_deref()).await?,
         })
     }
 
@@ -138,25 +141,11 @@ impl AppForm {
                 require_pkce: self.require_pkce,
                 allowed_scopes: scopes,
                 user_id,
+                is_resource_server: self.is_resource_server,
             }),
             _ => Err(errors),
         }
     }
-}
-
-pub(super) async fn owner_name(
-    server: &AuthServer,
-    user_id: Option<&str>,
-) -> Result<String, StorageError> {
-    Ok(match user_id {
-        Some(id) => server
-            .db
-            .user_by_id(id)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_default(),
-        None => String::new(),
-    })
 }
 
 /// Attributes a failure of the final save to a field, or to the form as a whole.

@@ -64,6 +64,7 @@ pub fn routes() -> Router<Arc<AuthServer>> {
         .route("/admin/users/{id}/", get(users::detail))
         .route("/admin/users/{id}/password/", post(users::set_password))
         .route("/admin/users/{id}/flags/", post(users::set_flags))
+        .route("/admin/users/{id}/signout/", post(users::sign_out))
         .route("/admin/oauth2/accesstoken/", get(tokens::list_access))
         .route(
             "/admin/oauth2/accesstoken/{id}/revoke/",
@@ -130,9 +131,13 @@ fn page<T: Template>(
 }
 
 /// A parsed form after the CSRF check: the first thing every POST handler does.
-fn checked_form(headers: &HeaderMap, form: Result<Params, String>) -> Result<Params, PageError> {
+fn checked_form(
+    server: &AuthServer,
+    headers: &HeaderMap,
+    form: Result<Params, String>,
+) -> Result<Params, PageError> {
     let form = form.map_err(|e| PageError::new(400, format!("The form is malformed: {e}.")))?;
-    web::check_csrf(headers, form.get(web::CSRF_FIELD))?;
+    web::check_csrf(server, headers, form.get(web::CSRF_FIELD))?;
     Ok(form)
 }
 
@@ -214,7 +219,10 @@ fn notice(q: &Params) -> Option<&'static str> {
         "saved" => "The changes were saved.",
         "deleted" => "The application was deleted and its tokens revoked.",
         "created" => "The user was created.",
-        "password" => "The password was changed.",
+        "password" => "The password was changed; the user is signed out everywhere.",
+        "signedout" => {
+            "The user is signed out everywhere: every token and login session was revoked."
+        }
         "flags" => "The user's status was updated.",
         "revoked" => "The tokens were revoked.",
         _ => return None,

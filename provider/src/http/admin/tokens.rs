@@ -170,7 +170,7 @@ pub async fn revoke_access(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     server.db.delete_access_token(&id).await?;
     Ok(back_to(TokenKind::Access, &filter_of(&p)))
 }
@@ -184,7 +184,7 @@ pub async fn revoke_refresh(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     if let Some(family) = server.db.refresh_token_family(&id).await? {
         server.db.revoke_family(&family).await?;
     }
@@ -199,7 +199,7 @@ pub async fn revoke_all(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let filter = filter_of(&p);
     if filter.user_id.is_empty() && filter.application_id.is_empty() {
         return Err(PageError::new(

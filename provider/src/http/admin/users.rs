@@ -20,6 +20,7 @@ use crate::error::PageError;
 use crate::management::{self, ManagementError};
 use crate::model::User;
 use crate::params::Params;
+use crate::password::Password;
 use crate::storage::StorageError;
 
 pub struct Row {
@@ -126,17 +127,18 @@ pub async fn add_form(
 }
 
 /// Both password fields, checked: the new password, or the errors to show.
-fn new_password(p: &Params, errors: &mut Errors) -> Option<String> {
-    let pw = p.get("password1").unwrap_or("");
-    if let Err(e) = management::validate_password(pw) {
+fn new_password(p: &Params, errors: &mut Errors) -> Option<Password> {
+    let pw = Password::new(p.get("password1").unwrap_or(""));
+    if let Err(e) = management::validate_password(&pw) {
         errors.add("password1", e);
         return None;
     }
-    if p.get("password2").unwrap_or("") != pw {
+    // Not secret-dependent timing worth guarding: the operator typed both.
+    if p.get("password2").unwrap_or("") != pw.expose() {
         errors.add("password2", "The two passwords do not match.");
         return None;
     }
-    Some(pw.to_owned())
+    Some(pw)
 }
 
 pub async fn add(
@@ -145,7 +147,7 @@ pub async fn add(
     headers: HeaderMap,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let mut errors = Errors::default();
     let username = p.get("username").unwrap_or("").trim();
     let email = p.get("email").unwrap_or("").trim();
@@ -252,7 +254,7 @@ pub async fn set_password(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let user = find(&server, &id).await?;
     let mut errors = Errors::default();
     let Some(password) = new_password(&p, &mut errors) else {
@@ -277,20 +279,37 @@ pub async fn set_flags(
     Path(id): Path<String>,
     PageForm(form): PageForm,
 ) -> Result<Response, PageError> {
-    let p = checked_form(&headers, form)?;
+    let p = checked_form(&server, &headers, form)?;
     let user = find(&server, &id).await?;
     let (is_active, is_staff) = (p.has("is_active"), p.has("is_staff"));
-    if user.id == me.id && !(is_active && is_staff) {
-        let mut errors = Errors::default();
-        errors.add(
-            "flags",
-            "You cannot deactivate yourself or remove your own staff status: ask another operator.",
-        );
-        return Ok(detail_page(&server, &headers, &me, user, errors, None));
+    match management::set_user_flags(&server.db, &me, &user, is_active, is_staff).await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/admin/users/{}/?done=flags", user.id)).into_response())
+        }
+        Err(ManagementError::Invalid(m)) => {
+            let mut errors = Errors::default();
+            errors.add("flags", m);
+            Ok(detail_page(&server, &headers, &me, user, errors, None))
+        }
+        Err(ManagementError::Storage(e)) => Err(e.into()),
     }
-    server
-        .db
-        .set_user_flags(&user.id, is_active, is_staff)
-        .await?;
-    Ok(Redirect::to(&format!("/admin/users/{}/?done=flags", user.id)).into_response())
+}
+
+/// "Sign this user out everywhere": every token, login session and unused code goes.
+pub async fn sign_out(
+    Staff(_me): Staff,
+    State(server): State<Arc<AuthServer>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    PageForm(form): PageForm,
+) -> Result<Response, PageError> {
+    checked_form(&server, &headers, form)?;
+    let user = find(&server, &id).await?;
+    match management::sign_out_everywhere(&server.db, &user.id).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/admin/users/{}/?done=signedout", user.id)).into_response())
+        }
+        Err(ManagementError::Invalid(m)) => Err(PageError::new(400, m)),
+        Err(ManagementError::Storage(e)) => Err(e.into()),
+    }
 }

@@ -3,10 +3,12 @@
 //! the access rules (staff sessions, CSRF); one file per resource.
 
 mod applications;
+mod signout;
 mod tokens;
 mod users;
 
 use latchkey_provider::management;
+use latchkey_provider::password::Password;
 use reqwest::StatusCode;
 
 use crate::on_both;
@@ -17,10 +19,17 @@ on_both!(admin_needs_a_staff_session, csrf_is_checked_on_every_post);
 pub const STAFF: (&str, &str) = ("boss", "pw-boss");
 
 pub async fn staff(t: &TestApp) -> String {
-    management::create_user(&t.server.db, STAFF.0, STAFF.1, "", true, &[])
-        .await
-        .unwrap()
-        .id
+    management::create_user(
+        &t.server.db,
+        STAFF.0,
+        &Password::new(STAFF.1),
+        "",
+        true,
+        &[],
+    )
+    .await
+    .unwrap()
+    .id
 }
 
 pub async fn get(t: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, String) {
@@ -153,7 +162,7 @@ async fn admin_needs_a_staff_session(b: Backend) {
         ])
         .await;
     assert_eq!(s, StatusCode::OK);
-    let r = browser()
+    let r = browser(&t.base)
         .get(t.url("/admin/"))
         .bearer_auth(tok["access_token"].as_str().unwrap())
         .send()
@@ -189,7 +198,7 @@ async fn admin_needs_a_staff_session(b: Backend) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
     // Staff: in, and the login form sends them back where they were going.
-    let c = browser();
+    let c = browser(&t.base);
     let (_, html) = get(&t, &c, "/accounts/login/?next=/admin/").await;
     let r = c
         .post(t.url("/accounts/login/"))
