@@ -1,8 +1,11 @@
 //! Wire types shared by the Latchkey provider and BFF.
 //!
 //! These are the JSON shapes of RFC 6749 (token responses and errors), RFC 7662
-//! (introspection) and RFC 8414 (authorization server metadata). Both servers
-//! serialise and parse exactly these, so the provider and the BFF cannot drift.
+//! (introspection) and RFC 8414 (authorization server metadata). The provider serialises
+//! them; the BFF parses discovery documents with [`ServerMetadata`]. The BFF's token
+//! responses go through the `oauth2` crate's own RFC 6749 types (it must read any provider's,
+//! with extra fields such as `id_token`), and its own answers to the browser are not RFC 6749
+//! shapes (`{"error":"unauthenticated"}`…).
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +106,9 @@ pub struct ServerMetadata {
     pub introspection_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
+    /// OIDC Discovery §3 (read by the BFF from any provider; Latchkey's serves none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     #[serde(default)]
     pub scopes_supported: Vec<String>,
     #[serde(default)]

@@ -1,12 +1,14 @@
 //! Authorization server metadata: RFC 8414 and OpenID Connect Discovery 1.0.
 
 use anyhow::Context;
-use serde::Deserialize;
+use latchkey_shared::ServerMetadata;
 use url::Url;
 
 use crate::oauth::provider::PROVIDER_TIMEOUT;
 
-#[derive(Debug, Deserialize)]
+/// The endpoints the BFF uses, parsed from the wire document (the `shared` crate's
+/// [`ServerMetadata`], the same type the bundled provider serves).
+#[derive(Debug)]
 pub struct Metadata {
     pub issuer: String,
     pub authorization_endpoint: Url,
@@ -14,6 +16,23 @@ pub struct Metadata {
     pub revocation_endpoint: Option<Url>,
     pub userinfo_endpoint: Option<Url>,
     pub jwks_uri: Option<Url>,
+}
+
+impl TryFrom<ServerMetadata> for Metadata {
+    type Error = anyhow::Error;
+
+    fn try_from(m: ServerMetadata) -> anyhow::Result<Self> {
+        let url = |field: &str, v: &str| Url::parse(v).with_context(|| format!("metadata {field}"));
+        let optional = |field: &str, v: Option<String>| v.map(|v| url(field, &v)).transpose();
+        Ok(Self {
+            authorization_endpoint: url("authorization_endpoint", &m.authorization_endpoint)?,
+            token_endpoint: url("token_endpoint", &m.token_endpoint)?,
+            revocation_endpoint: optional("revocation_endpoint", m.revocation_endpoint)?,
+            userinfo_endpoint: optional("userinfo_endpoint", m.userinfo_endpoint)?,
+            jwks_uri: optional("jwks_uri", m.jwks_uri)?,
+            issuer: m.issuer,
+        })
+    }
 }
 
 pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
@@ -58,7 +77,8 @@ pub async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(M
         }
         match http.get(url.clone()).timeout(PROVIDER_TIMEOUT).send().await {
             Ok(resp) if resp.status().is_success() => {
-                let metadata: Metadata = resp.json().await.context("provider metadata")?;
+                let wire: ServerMetadata = resp.json().await.context("provider metadata")?;
+                let metadata = Metadata::try_from(wire)?;
                 anyhow::ensure!(
                     same_issuer(&metadata.issuer, issuer.as_str()),
                     "metadata issuer {} does not match --issuer {}",

@@ -20,6 +20,7 @@ pub async fn metadata(State(server): State<Arc<AuthServer>>) -> Json<ServerMetad
         revocation_endpoint: Some(format!("{base}/oauth2/revoke_token/")),
         introspection_endpoint: Some(format!("{base}/oauth2/introspect/")),
         userinfo_endpoint: Some(format!("{base}/api/me/")),
+        jwks_uri: None,
         scopes_supported: server.settings.scopes.iter().map(str::to_owned).collect(),
         response_types_supported: strings(&["code"]),
         grant_types_supported: strings(&[
