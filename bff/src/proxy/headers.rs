@@ -33,29 +33,29 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ];
 
 /// Identity and routing fields that only the BFF (or a trusted proxy) may set.
-const SPOOFABLE: [&str; 22] = [
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-forwarded-port",
-    "x-forwarded-prefix",
-    "x-forwarded-server",
-    "x-forwarded-user",
-    "x-forwarded-email",
-    "x-forwarded-access-token",
-    "x-real-ip",
-    "x-client-ip",
-    "true-client-ip",
-    "x-cluster-client-ip",
-    "x-original-url",
-    "x-rewrite-url",
-    "x-original-host",
-    "x-remote-user",
-    "x-remote-addr",
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
+const SPOOFABLE: [HeaderName; 22] = [
+    HeaderName::from_static("forwarded"),
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-port"),
+    HeaderName::from_static("x-forwarded-prefix"),
+    HeaderName::from_static("x-forwarded-server"),
+    HeaderName::from_static("x-forwarded-user"),
+    HeaderName::from_static("x-forwarded-email"),
+    HeaderName::from_static("x-forwarded-access-token"),
+    HeaderName::from_static("x-real-ip"),
+    HeaderName::from_static("x-client-ip"),
+    HeaderName::from_static("true-client-ip"),
+    HeaderName::from_static("x-cluster-client-ip"),
+    HeaderName::from_static("x-original-url"),
+    HeaderName::from_static("x-rewrite-url"),
+    HeaderName::from_static("x-original-host"),
+    HeaderName::from_static("x-remote-user"),
+    HeaderName::from_static("x-remote-addr"),
+    HeaderName::from_static("x-http-method-override"),
+    HeaderName::from_static("x-http-method"),
+    HeaderName::from_static("x-method-override"),
 ];
 
 /// Prefixes of the same family (oauth2-proxy's `X-Auth-Request-*`, `X-Remote-*`).
@@ -132,7 +132,7 @@ pub fn to_upstream(headers: &mut HeaderMap, csrf_header: &str, origin: &Origin<'
     headers.remove(header::AUTHORIZATION);
     headers.remove(header::HOST);
     headers.remove(csrf_header);
-    for name in SPOOFABLE {
+    for name in &SPOOFABLE {
         headers.remove(name);
     }
     let prefixed: Vec<HeaderName> = headers
