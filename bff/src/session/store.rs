@@ -343,6 +343,15 @@ mod tests {
         }
     }
 
+    fn memory_store() -> Store {
+        Store::memory(
+            Duration::from_secs(1),
+            limits(),
+            Keyring::default(),
+            NearCache::new(100, Duration::from_secs(60)),
+        )
+    }
+
     fn session(data: Value) -> Record {
         Record {
             id: Id::default(),
@@ -353,12 +362,7 @@ mod tests {
 
     #[tokio::test]
     async fn records_are_sealed_under_derived_ids() {
-        let store = Store::memory(
-            Duration::from_secs(1),
-            limits(),
-            Keyring::default(),
-            NearCache::new(100, Duration::from_secs(60)),
-        );
+        let store = memory_store();
         let mut record = session(serde_json::json!({"at": "lka_secret"}));
         store.create(&mut record).await.expect("create");
         let backend = store.memory_backend().expect("memory");
@@ -379,12 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn login_and_session_tickets_never_cross() {
-        let store = Store::memory(
-            Duration::from_secs(1),
-            limits(),
-            Keyring::default(),
-            NearCache::new(100, Duration::from_secs(60)),
-        );
+        let store = memory_store();
         let mut record = session(serde_json::json!({"at": "x"}));
         store.create(&mut record).await.expect("create");
         assert!(store.take_login(&record.id).await.expect("take").is_none());
@@ -408,12 +407,7 @@ mod tests {
     /// Records of the earlier format (plain data under the cookie's own id) are refused.
     #[tokio::test]
     async fn records_of_the_previous_format_are_refused() {
-        let store = Store::memory(
-            Duration::from_secs(1),
-            limits(),
-            Keyring::default(),
-            NearCache::new(100, Duration::from_secs(60)),
-        );
+        let store = memory_store();
         let mut old = session(serde_json::json!({"at": "lka_old_format"}));
         let backend = store.memory_backend().expect("memory");
         backend.create(&mut old).await.expect("old record");
@@ -426,12 +420,7 @@ mod tests {
 
     #[tokio::test]
     async fn save_does_not_resurrect_a_deleted_session() {
-        let store = Store::memory(
-            Duration::from_secs(1),
-            limits(),
-            Keyring::default(),
-            NearCache::new(100, Duration::from_secs(60)),
-        );
+        let store = memory_store();
         let mut record = session(serde_json::json!({"at": "x"}));
         store.create(&mut record).await.expect("create");
         store.delete(&record.id).await.expect("delete");
