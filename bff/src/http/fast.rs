@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
 use tower_sessions::session::Id;
+use tracing::Instrument;
 
 use crate::error::Error;
 use crate::http::{client_ip, csrf};
@@ -75,7 +76,11 @@ where
         let ready = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, ready);
         let state = self.state.clone();
-        Box::pin(async move { Ok(api(state, inner, request).await) })
+        // The slow path's span is `info` (TraceLayer); this one is `debug`, so a warm request
+        // formats no span unless asked for (`RUST_LOG=latchkey_bff=debug`).
+        let span =
+            tracing::debug_span!("api", method = %request.method(), path = %request.uri().path());
+        Box::pin(async move { Ok(api(state, inner, request).await) }.instrument(span))
     }
 }
 
