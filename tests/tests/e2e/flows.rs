@@ -383,22 +383,16 @@ async fn unknown_cookie_is_401_in_memory() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_or_tampered_cookie_is_401_without_store_write() {
-    let Some(url) = redis::url(13, "unknown_or_tampered_cookie_is_401_without_store_write") else {
+    let Some(redis::RedisStack {
+        url,
+        provider: _provider,
+        echo,
+        bff,
+    }) =
+        redis::RedisStack::start(13, "unknown_or_tampered_cookie_is_401_without_store_write").await
+    else {
         return;
     };
-    redis::flush(&url).await;
-    let provider = Provider::start(3600).await;
-    let echo = Echo::start().await;
-    let bff = Bff::start(
-        &provider,
-        BffOptions {
-            redis_url: Some(url.clone()),
-            upstream: Some(echo.url.clone()),
-            skew: 30,
-            ..BffOptions::default()
-        },
-    )
-    .await;
     let _logged_in = browser::logged_in(&bff).await;
     let keys_before = redis::keys(&url).await;
     let records: Vec<&String> = keys_before

@@ -6,6 +6,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::harness::{Bff, BffOptions, Echo, Provider};
+
 /// `Some(url with /db)` or, loudly, `None` when no test Redis is configured.
 pub fn url(db: u8, test: &str) -> Option<String> {
     match std::env::var("LATCHKEY_TEST_REDIS_URL") {
@@ -82,4 +84,35 @@ pub async fn keys(url: &str) -> Vec<String> {
 
 pub async fn flush(url: &str) {
     command(url, &["FLUSHDB"]).await;
+}
+
+/// A provider, an echo upstream and one BFF on a flushed test Redis DB: what the Redis
+/// session tests start from. `None` (loudly) when no test Redis is configured.
+pub struct RedisStack {
+    pub url: String,
+    pub provider: Provider,
+    pub echo: Echo,
+    pub bff: Bff,
+}
+
+impl RedisStack {
+    pub async fn start(db: u8, test: &str) -> Option<Self> {
+        let url = url(db, test)?;
+        flush(&url).await;
+        let provider = Provider::start(3600).await;
+        let echo = Echo::start().await;
+        let options = BffOptions {
+            redis_url: Some(url.clone()),
+            upstream: Some(echo.url.clone()),
+            skew: 30,
+            ..BffOptions::default()
+        };
+        let bff = Bff::start(&provider, options).await;
+        Some(Self {
+            url,
+            provider,
+            echo,
+            bff,
+        })
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::browser::{self, GOOD_ORIGIN};
-use crate::harness::{Bff, BffOptions, Echo, Provider, TempDir};
+use crate::harness::{Bff, BffOptions, Provider, TempDir};
 use crate::redis;
 
 /// Logs in with a fresh client; returns it and the raw session cookie value.
@@ -76,22 +76,15 @@ fn looks_like_jwt(text: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_dump_reveals_no_token_and_no_working_cookie() {
-    let Some(url) = redis::url(5, "a_redis_dump_reveals_no_token_and_no_working_cookie") else {
+    let Some(redis::RedisStack {
+        url,
+        provider: _provider,
+        echo,
+        bff,
+    }) = redis::RedisStack::start(5, "a_redis_dump_reveals_no_token_and_no_working_cookie").await
+    else {
         return;
     };
-    redis::flush(&url).await;
-    let provider = Provider::start(3600).await;
-    let echo = Echo::start().await;
-    let bff = Bff::start(
-        &provider,
-        BffOptions {
-            redis_url: Some(url.clone()),
-            upstream: Some(echo.url.clone()),
-            skew: 30,
-            ..BffOptions::default()
-        },
-    )
-    .await;
     let (_a, cookie_a) = login_with_cookie(&bff).await;
     let (_b, cookie_b) = login_with_cookie(&bff).await;
     // A login in progress leaves its record too.
