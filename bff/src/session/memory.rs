@@ -154,6 +154,11 @@ impl MemoryStore {
         });
     }
 
+    /// Removes a record; whether it was there.
+    pub fn take(&self, id: &Id) -> bool {
+        self.lock().remove(id).is_some()
+    }
+
     pub fn index_add(&self, name: &str, member: Id, until: i64) {
         self.lock()
             .index

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fred::prelude::{ClientLike, Pool};
+use fred::prelude::{ClientLike, KeysInterface, Pool};
 use serde_json::Value;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -250,15 +250,35 @@ impl Store {
 
     /// Consumes a pre-login record: only a login ticket finds one, and it is deleted
     /// before anything else can fail (single use).
+    /// Parallel callbacks with one login cookie race here: the record is read, then
+    /// claimed by deleting it, and only the caller whose delete removed it gets it (else two
+    /// of them would redeem the code, and the provider revokes what a replayed code issued).
     pub async fn take_login(&self, ticket: &Id) -> session_store::Result<Option<Value>> {
-        let record = self.open(ticket, Kind::Login).await?;
-        if record.is_some() {
-            for derived in self.keys.derive_all(ticket, Kind::Login) {
-                self.bounded(self.records().delete(&derived.storage_id))
+        let Some(mut record) = self.open(ticket, Kind::Login).await? else {
+            return Ok(None);
+        };
+        let mut claimed = false;
+        for derived in self.keys.derive_all(ticket, Kind::Login) {
+            claimed |= self.claim(&derived.storage_id).await?;
+        }
+        Ok(claimed.then(|| record.data.remove("login")).flatten())
+    }
+
+    /// Deletes one record; whether this call is the one that removed it.
+    async fn claim(&self, storage_id: &Id) -> session_store::Result<bool> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.take(storage_id)),
+            Backend::Redis(_, pool) => {
+                let del = pool.del::<i64, _>(storage_id.to_string());
+                let removed = self
+                    .bounded(async {
+                        del.await
+                            .map_err(|e| session_store::Error::Backend(e.to_string()))
+                    })
                     .await?;
+                Ok(removed == 1)
             }
         }
-        Ok(record.and_then(|mut r| r.data.remove("login")))
     }
 
     /// Deletes the record stored under a storage id (the index knows only those).

@@ -44,6 +44,13 @@ fn csrf_token(html: &str) -> String {
 /// `/auth/login` → provider authorize → login form → authorize → BFF callback.
 /// Returns the callback response (a 302 to `return_to` on success).
 pub async fn login(client: &reqwest::Client, bff: &Bff, return_to: &str) -> reqwest::Response {
+    let callback = callback_url(client, bff, return_to).await;
+    client.get(callback).send().await.expect("callback")
+}
+
+/// The whole login up to the BFF callback, not sent: its URL (the login cookie is in
+/// `client`'s jar).
+pub async fn callback_url(client: &reqwest::Client, bff: &Bff, return_to: &str) -> String {
     let response = client
         .get(format!("{}/auth/login", bff.url))
         .query(&[("return_to", return_to)])
@@ -123,12 +130,11 @@ pub async fn login(client: &reqwest::Client, bff: &Bff, return_to: &str) -> reqw
     );
     let redirect = location(&response, authorize_again.as_str());
     // The registered redirect URI names localhost:3000; this BFF runs on a free port.
-    let callback = format!(
+    format!(
         "{}/auth/callback?{}",
         bff.url,
         redirect.query().unwrap_or_default()
-    );
-    client.get(callback).send().await.expect("callback")
+    )
 }
 
 /// Logs in and asserts success.
