@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod cli;
 pub mod client_auth;
 pub mod config;
+pub mod consent;
 pub mod error;
 pub mod grants;
 pub mod hosts;

@@ -45,6 +45,13 @@ impl Scopes {
         self.0.iter().map(String::as_str)
     }
 
+    /// Every scope of `self`, then those of `other` not already in it.
+    pub fn union(&self, other: &Scopes) -> Scopes {
+        let mut out = self.0.clone();
+        out.extend(other.iter().filter(|s| !self.contains(s)).map(str::to_owned));
+        Scopes(out)
+    }
+
     /// Keeps only scopes also in `other`, in `self`'s order.
     pub fn intersect(&self, other: &Scopes) -> Scopes {
         Scopes(
@@ -80,5 +87,11 @@ mod tests {
         let all = Scopes::parse("read write groups").expect("valid");
         assert!(Scopes::parse("write").expect("valid").is_subset_of(&all));
         assert!(!Scopes::parse("admin").expect("valid").is_subset_of(&all));
+        let read = Scopes::parse("read").expect("valid");
+        assert_eq!(
+            read.union(&Scopes::parse("write read").expect("valid"))
+                .to_string(),
+            "read write"
+        );
     }
 }

@@ -13,6 +13,7 @@ use super::pages::{ConsentPage, RenderOrPlain, scope_description};
 use super::web;
 use crate::AuthServer;
 use crate::authorize::{self, Validated};
+use crate::consent;
 use crate::error::{AuthorizeError, PageError};
 use crate::model::User;
 
@@ -32,8 +33,9 @@ pub async fn show(
             .finish();
         return Ok(found(&format!("/accounts/login/?{q}")));
     };
-    // First-party apps skip the consent page (django-oauth-toolkit's skip_authorization).
-    if v.app.skip_authorization {
+    // First-party apps (django-oauth-toolkit's skip_authorization) and scopes the
+    // user granted this app before skip the consent page.
+    if consent::covers(&server, &user, &v.app, &v.scope).await? {
         return Ok(found(&authorize::approve(&server, &v, &user).await?));
     }
     Ok(consent_page(&server, &headers, &v, &user))
@@ -87,6 +89,9 @@ pub async fn decide(
     if form.get("allow").is_none() {
         return Err(v.denied().into_response());
     }
+    consent::remember(&server, &user, &v.app, &v.scope)
+        .await
+        .map_err(|e| PageError::from(e).into_response())?;
     let to = authorize::approve(&server, &v, &user)
         .await
         .map_err(IntoResponse::into_response)?;

@@ -22,6 +22,7 @@ pub mod active_tokens;
 pub mod applications;
 pub mod batch;
 pub mod cleanup;
+pub mod consents;
 pub mod inline;
 pub mod keys;
 pub mod notes;
