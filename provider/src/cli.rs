@@ -103,6 +103,8 @@ pub enum GrantArg {
     AuthorizationCode,
     Password,
     ClientCredentials,
+    /// RFC 8628 (stored as django-oauth-toolkit does: the grant's URN).
+    DeviceCode,
 }
 
 pub fn database_url(flag: Option<String>) -> String {
@@ -199,6 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     GrantArg::AuthorizationCode => AppGrant::AuthorizationCode,
                     GrantArg::Password => AppGrant::Password,
                     GrantArg::ClientCredentials => AppGrant::ClientCredentials,
+                    GrantArg::DeviceCode => AppGrant::DeviceCode,
                 },
                 name,
                 redirect_uris: redirect_uris

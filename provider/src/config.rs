@@ -8,7 +8,9 @@
 //! `PROVIDER_THROTTLE_MAX_FAILURES_PER_USER`, `PROVIDER_THROTTLE_MAX_FAILURES_PER_IP`,
 //! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_MAX_QUEUED_LOGINS`,
 //! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`,
-//! `PROVIDER_ALLOWED_HOSTS`.
+//! `PROVIDER_ALLOWED_HOSTS`, `PROVIDER_DEVICE_CODE_EXPIRE_SECONDS`,
+//! `PROVIDER_DEVICE_CODE_INTERVAL_SECONDS`, `PROVIDER_DEVICE_MAX_FAILURES_PER_IP`,
+//! `PROVIDER_DEVICE_MAX_FAILURES`.
 
 use std::net::SocketAddr;
 
@@ -106,6 +108,18 @@ pub struct SettingsArgs {
     /// Default: the issuer's host, the listen address, localhost, 127.0.0.1 and [::1].
     #[arg(long, env = "PROVIDER_ALLOWED_HOSTS")]
     pub allowed_hosts: Option<String>,
+    /// Lifetime of a device authorization request (RFC 8628 `expires_in`).
+    #[arg(long, env = "PROVIDER_DEVICE_CODE_EXPIRE_SECONDS", default_value_t = 600)]
+    pub device_code_expire_seconds: i64,
+    /// Seconds a device waits between polls (RFC 8628 `interval`; +5 on each slow_down).
+    #[arg(long, env = "PROVIDER_DEVICE_CODE_INTERVAL_SECONDS", default_value_t = 5)]
+    pub device_code_interval_seconds: i64,
+    /// Wrong user codes per client IP in a throttle window before 429.
+    #[arg(long, env = "PROVIDER_DEVICE_MAX_FAILURES_PER_IP", default_value_t = 20)]
+    pub device_max_failures_per_ip: i64,
+    /// Wrong user codes from everyone in a throttle window before 429 (the brute-force bound).
+    #[arg(long, env = "PROVIDER_DEVICE_MAX_FAILURES", default_value_t = 1000)]
+    pub device_max_failures: i64,
 }
 
 /// Settings the domain reads, resolved from the flags.
@@ -122,6 +136,16 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub sweep_interval_seconds: u64,
     pub allowed_hosts: AllowedHosts,
+    pub device: DeviceSettings,
+}
+
+/// The device authorization grant's settings (RFC 8628).
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceSettings {
+    pub expire_seconds: i64,
+    pub interval_seconds: i64,
+    pub max_failures_per_ip: i64,
+    pub max_failures: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +180,8 @@ impl SettingsArgs {
             ),
             ("--login-session-seconds", self.login_session_seconds),
             ("--throttle-window-seconds", self.throttle_window_seconds),
+            ("--device-code-expire-seconds", self.device_code_expire_seconds),
+            ("--device-code-interval-seconds", self.device_code_interval_seconds),
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
@@ -191,6 +217,12 @@ impl SettingsArgs {
                     .max(1),
             },
             sweep_interval_seconds: self.sweep_interval_seconds,
+            device: DeviceSettings {
+                expire_seconds: self.device_code_expire_seconds,
+                interval_seconds: self.device_code_interval_seconds,
+                max_failures_per_ip: self.device_max_failures_per_ip,
+                max_failures: self.device_max_failures,
+            },
         })
     }
 }

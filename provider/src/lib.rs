@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client_auth;
 pub mod config;
 pub mod consent;
+pub mod device;
 pub mod error;
 pub mod grants;
 pub mod hosts;

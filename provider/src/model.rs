@@ -39,6 +39,10 @@ impl ClientType {
     }
 }
 
+/// The device grant's `grant_type` (RFC 8628 §3.4), also django-oauth-toolkit's
+/// stored `authorization_grant_type`.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// django-oauth-toolkit's `authorization_grant_type`: the one grant an app may use
 /// (plus `refresh_token` for the grants that issue refresh tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +50,8 @@ pub enum AppGrant {
     AuthorizationCode,
     Password,
     ClientCredentials,
+    /// RFC 8628 (django-oauth-toolkit stores the grant's URN).
+    DeviceCode,
 }
 
 impl AppGrant {
@@ -55,6 +61,7 @@ impl AppGrant {
             Self::AuthorizationCode => "authorization-code",
             Self::Password => "password",
             Self::ClientCredentials => "client-credentials",
+            Self::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 
@@ -63,6 +70,7 @@ impl AppGrant {
             "authorization-code" | "authorization_code" => Some(Self::AuthorizationCode),
             "password" => Some(Self::Password),
             "client-credentials" | "client_credentials" => Some(Self::ClientCredentials),
+            DEVICE_CODE_GRANT | "device-code" | "device_code" => Some(Self::DeviceCode),
             _ => None,
         }
     }

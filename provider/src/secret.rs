@@ -139,6 +139,7 @@ pub mod prefix {
     pub const ACCESS: &str = "lka_";
     pub const REFRESH: &str = "lkr_";
     pub const CODE: &str = "lkc_";
+    pub const DEVICE_CODE: &str = "lkd_";
     pub const CLIENT_SECRET: &str = "lks_";
     pub const SESSION: &str = "";
     pub const CSRF: &str = "";

@@ -2,6 +2,7 @@
 //! form into one variant per grant holding exactly that grant's fields.
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::model::DEVICE_CODE_GRANT;
 use crate::params::Params;
 use crate::password::Password;
 use crate::scope::Scopes;
@@ -26,6 +27,10 @@ pub enum TokenRequest {
     ClientCredentials {
         scope: Option<Scopes>,
     },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        device_code: PlainToken,
+    },
 }
 
 impl TokenRequest {
@@ -36,6 +41,7 @@ impl TokenRequest {
             Self::RefreshToken { .. } => "refresh_token",
             Self::Password { .. } => "password",
             Self::ClientCredentials { .. } => "client_credentials",
+            Self::DeviceCode { .. } => DEVICE_CODE_GRANT,
         }
     }
 
@@ -59,10 +65,13 @@ impl TokenRequest {
                 scope: scope(p)?,
             },
             "client_credentials" => Self::ClientCredentials { scope: scope(p)? },
+            DEVICE_CODE_GRANT => Self::DeviceCode {
+                device_code: PlainToken::from_client(required(p, "device_code")?),
+            },
             _ => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
-                    "grant_type must be authorization_code, refresh_token, password or client_credentials",
+                    "grant_type must be authorization_code, refresh_token, password, client_credentials or urn:ietf:params:oauth:grant-type:device_code",
                 ));
             }
         })

@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod password;
 mod refresh_token;
 
@@ -75,6 +76,9 @@ pub async fn exchange(
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::exchange(server, &app, scope.as_ref()).await
         }
+        TokenRequest::DeviceCode { device_code } => {
+            device_code::exchange(server, &app, &device_code).await
+        }
     }
 }
 
@@ -92,6 +96,9 @@ fn grant_allowed(app: &Application, request: &TokenRequest) -> bool {
         ) | (
             AppGrant::ClientCredentials,
             TokenRequest::ClientCredentials { .. }
+        ) | (
+            AppGrant::DeviceCode,
+            TokenRequest::DeviceCode { .. } | TokenRequest::RefreshToken { .. }
         )
     )
 }

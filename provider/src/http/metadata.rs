@@ -28,6 +28,7 @@ pub async fn metadata(State(server): State<Arc<AuthServer>>) -> Json<ServerMetad
             "refresh_token",
             "password",
             "client_credentials",
+            crate::model::DEVICE_CODE_GRANT,
         ]),
         token_endpoint_auth_methods_supported: strings(&[
             "client_secret_basic",
@@ -41,6 +42,7 @@ pub async fn metadata(State(server): State<Arc<AuthServer>>) -> Json<ServerMetad
         ]),
         introspection_endpoint_auth_methods_supported: client_auth,
         code_challenge_methods_supported: strings(&["S256"]),
+        device_authorization_endpoint: Some(format!("{base}/oauth2/device-authorization/")),
     })
 }
 

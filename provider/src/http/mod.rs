@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod authorize;
+mod device;
 mod errors;
 mod extract;
 mod hosts;
@@ -55,6 +56,8 @@ pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
             get(authorize::show).post(authorize::decide),
         )
         .route("/oauth2/token/", post(token::token))
+        .route("/oauth2/device-authorization/", post(device::authorize))
+        .route("/oauth2/device/", get(device::show).post(device::submit))
         .route("/oauth2/revoke_token/", post(token::revoke))
         .route("/oauth2/introspect/", post(token::introspect))
         .route(

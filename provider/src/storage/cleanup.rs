@@ -32,6 +32,11 @@ impl Db {
         }
         total += on_writer!(self, p => sqlx::query(SWEEP_GRANTS).bind(cutoff).bind(batch).execute(p).await
             .map(|r| r.rows_affected()))?;
+        // Device requests stay an hour past expiry, so a late poll still learns
+        // `expired_token` (RFC 8628 §3.5) rather than `invalid_grant`.
+        total += on_writer!(self, p => sqlx::query(
+            "DELETE FROM device_codes WHERE id IN (SELECT id FROM device_codes WHERE expires_at <= $1 LIMIT $2)")
+            .bind(cutoff - 3600).bind(batch).execute(p).await.map(|r| r.rows_affected()))?;
         total += on_writer!(self, p => sqlx::query("DELETE FROM throttle WHERE window_start < $1")
             .bind(cutoff - 86_400).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(total)

@@ -23,6 +23,7 @@ pub mod applications;
 pub mod batch;
 pub mod cleanup;
 pub mod consents;
+pub mod device_codes;
 pub mod inline;
 pub mod keys;
 pub mod notes;

@@ -85,6 +85,7 @@ pub fn grant_label(g: AppGrant) -> &'static str {
         AppGrant::AuthorizationCode => "Authorization code",
         AppGrant::Password => "Resource owner password",
         AppGrant::ClientCredentials => "Client credentials",
+        AppGrant::DeviceCode => "Device code",
     }
 }
 
