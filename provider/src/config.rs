@@ -10,7 +10,7 @@
 //! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`,
 //! `PROVIDER_ALLOWED_HOSTS`, `PROVIDER_DEVICE_CODE_EXPIRE_SECONDS`,
 //! `PROVIDER_DEVICE_CODE_INTERVAL_SECONDS`, `PROVIDER_DEVICE_MAX_FAILURES_PER_IP`,
-//! `PROVIDER_DEVICE_MAX_FAILURES`.
+//! `PROVIDER_DEVICE_MAX_FAILURES`, `PROVIDER_DEVICE_MAX_REQUESTS_PER_IP`.
 
 use std::net::SocketAddr;
 
@@ -109,14 +109,33 @@ pub struct SettingsArgs {
     #[arg(long, env = "PROVIDER_ALLOWED_HOSTS")]
     pub allowed_hosts: Option<String>,
     /// Lifetime of a device authorization request (RFC 8628 `expires_in`).
-    #[arg(long, env = "PROVIDER_DEVICE_CODE_EXPIRE_SECONDS", default_value_t = 600)]
+    #[arg(
+        long,
+        env = "PROVIDER_DEVICE_CODE_EXPIRE_SECONDS",
+        default_value_t = 600
+    )]
     pub device_code_expire_seconds: i64,
     /// Seconds a device waits between polls (RFC 8628 `interval`; +5 on each slow_down).
-    #[arg(long, env = "PROVIDER_DEVICE_CODE_INTERVAL_SECONDS", default_value_t = 5)]
+    #[arg(
+        long,
+        env = "PROVIDER_DEVICE_CODE_INTERVAL_SECONDS",
+        default_value_t = 5
+    )]
     pub device_code_interval_seconds: i64,
     /// Wrong user codes per client IP in a throttle window before 429.
-    #[arg(long, env = "PROVIDER_DEVICE_MAX_FAILURES_PER_IP", default_value_t = 20)]
+    #[arg(
+        long,
+        env = "PROVIDER_DEVICE_MAX_FAILURES_PER_IP",
+        default_value_t = 20
+    )]
     pub device_max_failures_per_ip: i64,
+    /// Device authorization requests per client IP in a throttle window before 429.
+    #[arg(
+        long,
+        env = "PROVIDER_DEVICE_MAX_REQUESTS_PER_IP",
+        default_value_t = 60
+    )]
+    pub device_max_requests_per_ip: i64,
     /// Wrong user codes from everyone in a throttle window before 429 (the brute-force bound).
     #[arg(long, env = "PROVIDER_DEVICE_MAX_FAILURES", default_value_t = 1000)]
     pub device_max_failures: i64,
@@ -146,6 +165,7 @@ pub struct DeviceSettings {
     pub interval_seconds: i64,
     pub max_failures_per_ip: i64,
     pub max_failures: i64,
+    pub max_requests_per_ip: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -180,8 +200,14 @@ impl SettingsArgs {
             ),
             ("--login-session-seconds", self.login_session_seconds),
             ("--throttle-window-seconds", self.throttle_window_seconds),
-            ("--device-code-expire-seconds", self.device_code_expire_seconds),
-            ("--device-code-interval-seconds", self.device_code_interval_seconds),
+            (
+                "--device-code-expire-seconds",
+                self.device_code_expire_seconds,
+            ),
+            (
+                "--device-code-interval-seconds",
+                self.device_code_interval_seconds,
+            ),
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
@@ -222,6 +248,7 @@ impl SettingsArgs {
                 interval_seconds: self.device_code_interval_seconds,
                 max_failures_per_ip: self.device_max_failures_per_ip,
                 max_failures: self.device_max_failures,
+                max_requests_per_ip: self.device_max_requests_per_ip,
             },
         })
     }

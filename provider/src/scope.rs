@@ -48,7 +48,12 @@ impl Scopes {
     /// Every scope of `self`, then those of `other` not already in it.
     pub fn union(&self, other: &Scopes) -> Scopes {
         let mut out = self.0.clone();
-        out.extend(other.iter().filter(|s| !self.contains(s)).map(str::to_owned));
+        out.extend(
+            other
+                .iter()
+                .filter(|s| !self.contains(s))
+                .map(str::to_owned),
+        );
         Scopes(out)
     }
 

@@ -32,10 +32,13 @@ pub use user_code::UserCode;
 pub const VERIFICATION_PATH: &str = "/oauth2/device/";
 
 /// §3.1–§3.2: a new request for an authenticated client allowed the device grant.
+/// Each is counted per client IP (`--device-max-requests-per-ip` per throttle
+/// window): a public `client_id` is no secret, and every request is a stored row.
 pub async fn start(
     server: &AuthServer,
     app: &Application,
     requested: Option<&Scopes>,
+    ip: IpAddr,
 ) -> Result<DeviceAuthorizationResponse, OAuthError> {
     let scope = crate::grants::resolve_scope(server, app, requested)?;
     if scope.is_empty() {
@@ -44,6 +47,15 @@ pub async fn start(
         ));
     }
     let s = server.settings.device;
+    let key = ThrottleKey {
+        key: format!("device-start-ip:{ip}"),
+        limit: s.max_requests_per_ip,
+    };
+    let window = server.settings.throttle.window_seconds;
+    if let Some(closes_at) = server.db.throttle_reserve(&[key], window).await? {
+        crate::metrics::count_throttled("device_authorization");
+        return Err(OAuthError::throttled(closes_at - now()));
+    }
     let device_code = PlainToken::generate(prefix::DEVICE_CODE);
     // A taken user code (a live or recently expired request's) is drawn again.
     for _ in 0..5 {
@@ -125,13 +137,15 @@ pub async fn find(server: &AuthServer, input: &str, ip: IpAddr) -> Result<Pendin
         }));
     }
     let found = match server.db.device_code_by_user_code(&code.hash()).await? {
-        Some(d) if d.status == DeviceStatus::Pending && d.expires_at > now() => {
-            server.db.application_by_id(&d.application_id).await?.map(|app| Pending {
+        Some(d) if d.status == DeviceStatus::Pending && d.expires_at > now() => server
+            .db
+            .application_by_id(&d.application_id)
+            .await?
+            .map(|app| Pending {
                 app,
                 scope: d.scope,
                 user_code: code,
-            })
-        }
+            }),
         _ => None,
     };
     let Some(pending) = found else {

@@ -28,7 +28,9 @@ pub async fn exchange(
         return Err(OAuthError::invalid_grant("invalid device_code"));
     };
     if d.status == DeviceStatus::Used {
-        return Err(OAuthError::invalid_grant("the device_code was already used"));
+        return Err(OAuthError::invalid_grant(
+            "the device_code was already used",
+        ));
     }
     if d.expires_at <= now() {
         return Err(OAuthError::new(
@@ -66,7 +68,9 @@ pub async fn exchange(
         DeviceStatus::Approved => {
             // Single use: of parallel polls, only the one that claims it gets tokens.
             let Some(d) = server.db.claim_device_code(&d.id).await? else {
-                return Err(OAuthError::invalid_grant("the device_code was already used"));
+                return Err(OAuthError::invalid_grant(
+                    "the device_code was already used",
+                ));
             };
             let user_id = d.user_id.as_deref().unwrap_or_default();
             if server
@@ -89,7 +93,9 @@ pub async fn exchange(
             )
             .await?)
         }
-        DeviceStatus::Used => Err(OAuthError::invalid_grant("the device_code was already used")),
+        DeviceStatus::Used => Err(OAuthError::invalid_grant(
+            "the device_code was already used",
+        )),
     }
 }
 

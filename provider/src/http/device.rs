@@ -52,6 +52,7 @@ struct DonePage<'a> {
 /// device grant.
 pub async fn authorize(
     State(server): State<Arc<AuthServer>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(params): Form,
 ) -> Result<Response, OAuthError> {
@@ -71,7 +72,7 @@ pub async fn authorize(
             OAuthError::invalid_scope("scope contains characters RFC 6749 §3.3 does not allow")
         })?),
     };
-    let r = device::start(&server, &app, requested.as_ref()).await?;
+    let r = device::start(&server, &app, requested.as_ref(), peer.ip()).await?;
     Ok(no_store(Json(r).into_response()))
 }
 
@@ -171,7 +172,9 @@ pub async fn submit(
             &headers,
             &user,
             &echo,
-            Some("That code is not valid, has expired or was already used. Check the code on your device."),
+            Some(
+                "That code is not valid, has expired or was already used. Check the code on your device.",
+            ),
         )),
         Err(EntryError::Throttled(t)) => {
             let mut r = PageError::new(
@@ -219,12 +222,18 @@ fn done_page(p: &Pending, approved: bool) -> Response {
     let (title, message) = if approved {
         (
             "Device connected",
-            format!("{} is now authorized. You can return to your device.", app_name(p)),
+            format!(
+                "{} is now authorized. You can return to your device.",
+                app_name(p)
+            ),
         )
     } else {
         (
             "Request denied",
-            format!("{} was not given access. You can close this page.", app_name(p)),
+            format!(
+                "{} was not given access. You can close this page.",
+                app_name(p)
+            ),
         )
     };
     let mut r = axum::response::Html(

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod authorize;
+mod authorized;
 mod device;
 mod errors;
 mod extract;
@@ -12,6 +13,7 @@ mod login;
 mod metadata;
 mod ops;
 mod pages;
+mod resource;
 mod token;
 mod web;
 
@@ -58,6 +60,11 @@ pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
         .route("/oauth2/token/", post(token::token))
         .route("/oauth2/device-authorization/", post(device::authorize))
         .route("/oauth2/device/", get(device::show).post(device::submit))
+        .route(authorized::PATH, get(authorized::list))
+        .route(
+            "/oauth2/authorized_tokens/{application_id}/delete/",
+            post(authorized::revoke),
+        )
         .route("/oauth2/revoke_token/", post(token::revoke))
         .route("/oauth2/introspect/", post(token::introspect))
         .route(
@@ -66,9 +73,24 @@ pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
         )
         .route("/accounts/login/", get(login::show).post(login::submit))
         .route("/accounts/logout/", post(login::logout))
-        .route("/api/me/", get(api::me))
-        .route("/api/groups/", get(api::groups))
-        .route("/api/notes/", get(api::list_notes).post(api::create_note))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource::host_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/api/",
+            get(resource::api_metadata),
+        )
+        .merge(
+            Router::new()
+                .route("/api/me/", get(api::me))
+                .route("/api/groups/", get(api::groups))
+                .route("/api/notes/", get(api::list_notes).post(api::create_note))
+                .layer(axum::middleware::from_fn_with_state(
+                    server.clone(),
+                    resource::challenge,
+                )),
+        )
         .route("/healthz", get(metadata::healthz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/", get(login::index))

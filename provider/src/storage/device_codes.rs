@@ -64,7 +64,8 @@ super::row! {
     }
 }
 
-const COLUMNS: &str = "id, application_id, scope, status, user_id, interval_seconds, last_polled_ms, expires_at";
+const COLUMNS: &str =
+    "id, application_id, scope, status, user_id, interval_seconds, last_polled_ms, expires_at";
 
 fn from_row(r: DeviceRow) -> DeviceCode {
     DeviceCode {
@@ -103,7 +104,10 @@ impl Db {
     }
 
     /// The request a user code names (any status, expired or not).
-    pub async fn device_code_by_user_code(&self, user_code: &TokenHash) -> Result<Option<DeviceCode>> {
+    pub async fn device_code_by_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceCode>> {
         let sql = format!("SELECT {COLUMNS} FROM device_codes WHERE user_code_hash = $1");
         Ok(fetch_optional!(self, DeviceRow, sql.as_str(), user_code.as_str())?.map(from_row))
     }
@@ -117,8 +121,14 @@ impl Db {
         let sql = format!(
             "SELECT {COLUMNS} FROM device_codes WHERE device_code_hash = $1 AND application_id = $2"
         );
-        Ok(fetch_optional!(self, DeviceRow, sql.as_str(), device_code.as_str(), application_id)?
-            .map(from_row))
+        Ok(fetch_optional!(
+            self,
+            DeviceRow,
+            sql.as_str(),
+            device_code.as_str(),
+            application_id
+        )?
+        .map(from_row))
     }
 
     /// The user's decision on a pending, live request. `false`: it was no longer

@@ -20,6 +20,7 @@
 
 pub mod active_tokens;
 pub mod applications;
+pub mod authorized;
 pub mod batch;
 pub mod cleanup;
 pub mod consents;

@@ -166,8 +166,9 @@ impl Db {
 }
 
 /// Every refresh token revoked; every access token, login session and unused code
-/// deleted (so reactivating the user brings none of them back).
-fn sign_out_statements(user_id: &str) -> [Stmt; 4] {
+/// deleted, and device requests they approved but the device has not redeemed
+/// (so reactivating the user brings none of them back).
+fn sign_out_statements(user_id: &str) -> [Stmt; 5] {
     [
         Stmt::new(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
@@ -183,6 +184,10 @@ fn sign_out_statements(user_id: &str) -> [Stmt; 4] {
         ),
         Stmt::new(
             "DELETE FROM grants WHERE user_id = $1 AND used_at IS NULL",
+            [user_id.into()],
+        ),
+        Stmt::new(
+            "DELETE FROM device_codes WHERE user_id = $1 AND status = 'approved'",
             [user_id.into()],
         ),
     ]

@@ -48,7 +48,13 @@ async fn bearer_rules(b: Backend) {
     // No credentials: 401 with a bare challenge (RFC 6750 §3.1).
     let r = t.http.get(t.url("/api/me/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"latchkey\"");
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        format!(
+            "Bearer realm=\"latchkey\", resource_metadata=\"{}\"",
+            t.url("/.well-known/oauth-protected-resource/api/")
+        )
+    );
     // Invalid token.
     let r = t
         .http
@@ -168,8 +174,13 @@ async fn metadata_lists_what_is_supported(b: Backend) {
             "authorization_code",
             "refresh_token",
             "password",
-            "client_credentials"
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code"
         ]
+    );
+    assert_eq!(
+        m.device_authorization_endpoint,
+        Some(t.url("/oauth2/device-authorization/"))
     );
     assert_eq!(m.code_challenge_methods_supported, ["S256"]);
     assert_eq!(

@@ -120,6 +120,29 @@ async fn management_commands() {
         ],
     );
     assert!(!out.status.success());
+    // The device grant, stored as django-oauth-toolkit stores it.
+    let out = provider(
+        &db.url,
+        &[
+            "createapplication",
+            "--client-id",
+            "tv",
+            "public",
+            "device-code",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stored: String = {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        let (g,): (String,) =
+            sqlx::query_as("SELECT grant_type FROM applications WHERE client_id = 'tv'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        g
+    };
+    assert_eq!(stored, "urn:ietf:params:oauth:grant-type:device_code");
     let out = provider(&db.url, &["cleartokens"]);
     assert!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Deleted 0"),

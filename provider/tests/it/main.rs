@@ -5,13 +5,17 @@
 mod admin;
 mod api;
 mod authorize;
+mod authorized;
 mod cli;
 mod codes;
+mod consent;
+mod device;
 mod forms;
 mod hosts;
 mod multiprocess;
 mod ops;
 mod refresh;
+mod resource;
 mod storage;
 mod support;
 mod throttle;

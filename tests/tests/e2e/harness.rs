@@ -79,6 +79,8 @@ async fn listening_url(child: &mut Child, what: &str) -> String {
 
 pub struct Provider {
     pub url: String,
+    /// Its SQLite database, for `provider <command>` while it runs ([`Provider::manage`]).
+    pub db: String,
     _child: Child,
     _dir: TempDir,
 }
@@ -115,22 +117,19 @@ impl Provider {
     }
 
     pub async fn start_with(access_token_seconds: u64, refresh_token_seconds: u64) -> Self {
+        Self::start_with_args(access_token_seconds, refresh_token_seconds, &[]).await
+    }
+
+    /// [`Provider::start_with`] with more `serve` flags.
+    pub async fn start_with_args(
+        access_token_seconds: u64,
+        refresh_token_seconds: u64,
+        serve_args: &[&str],
+    ) -> Self {
         let dir = TempDir::new("provider");
         let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.0.display());
         let bin = binary("provider");
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(&bin)
-                .arg("--database-url")
-                .arg(&db)
-                .args(args)
-                .output()
-                .expect("run provider cli");
-            assert!(
-                out.status.success(),
-                "provider {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let run = |args: &[&str]| manage(&db, args);
         run(&["createuser", "--username", USERNAME, "--password", PASSWORD]);
         run(&[
             "createapplication",
@@ -158,6 +157,7 @@ impl Provider {
                 "--refresh-token-expire-seconds",
                 &refresh_token_seconds.to_string(),
             ])
+            .args(serve_args)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -165,10 +165,32 @@ impl Provider {
         let url = listening_url(&mut child, "provider").await;
         Self {
             url,
+            db,
             _child: child,
             _dir: dir,
         }
     }
+
+    /// Runs `provider <args>` on this provider's database; returns its stdout.
+    pub fn manage(&self, args: &[&str]) -> String {
+        manage(&self.db, args)
+    }
+}
+
+/// `provider --database-url <db> <args>`, which must succeed; its stdout.
+fn manage(db: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(binary("provider"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run provider cli");
+    assert!(
+        out.status.success(),
+        "provider {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[derive(Clone, Default)]

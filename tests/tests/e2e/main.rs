@@ -5,6 +5,7 @@ mod browser;
 mod chrome;
 mod compose;
 mod demo_process;
+mod device;
 mod expiry;
 mod flows;
 mod harness;
