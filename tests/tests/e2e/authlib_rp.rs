@@ -63,7 +63,7 @@ async fn run_rp(python: &Path, extra_serve: &[&str]) -> serde_json::Value {
     let out = Command::new(python)
         .arg(script)
         .args([
-            &issuer,
+            issuer.as_str(),
             CLIENT_ID,
             SECRET,
             REDIRECT,
