@@ -10,7 +10,8 @@
 //! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`,
 //! `PROVIDER_ALLOWED_HOSTS`, `PROVIDER_DEVICE_CODE_EXPIRE_SECONDS`,
 //! `PROVIDER_DEVICE_CODE_INTERVAL_SECONDS`, `PROVIDER_DEVICE_MAX_FAILURES_PER_IP`,
-//! `PROVIDER_DEVICE_MAX_FAILURES`, `PROVIDER_DEVICE_MAX_REQUESTS_PER_IP`.
+//! `PROVIDER_DEVICE_MAX_FAILURES`, `PROVIDER_DEVICE_MAX_REQUESTS_PER_IP`,
+//! `PROVIDER_SIGNING_ALG`, `PROVIDER_ID_TOKEN_EXPIRE_SECONDS`.
 
 use std::net::SocketAddr;
 
@@ -37,7 +38,12 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
     /// Every scope the server knows, space-separated. Apps get all of them unless restricted.
-    #[arg(long, env = "PROVIDER_SCOPES", default_value = "read write groups")]
+    /// `openid profile email` are OpenID Connect's: granted only when asked for.
+    #[arg(
+        long,
+        env = "PROVIDER_SCOPES",
+        default_value = "read write groups openid profile email"
+    )]
     pub scopes: String,
     /// Access token lifetime (django-oauth-toolkit ACCESS_TOKEN_EXPIRE_SECONDS).
     #[arg(
@@ -139,6 +145,38 @@ pub struct SettingsArgs {
     /// Wrong user codes from everyone in a throttle window before 429 (the brute-force bound).
     #[arg(long, env = "PROVIDER_DEVICE_MAX_FAILURES", default_value_t = 1000)]
     pub device_max_failures: i64,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// OpenID Connect settings (also read by `provider rotatekeys`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OidcArgs {
+    /// Algorithm of the signing key made at first start (a running key of the other
+    /// algorithm is rotated out).
+    #[arg(
+        long,
+        env = "PROVIDER_SIGNING_ALG",
+        value_enum,
+        default_value = "RS256"
+    )]
+    pub signing_alg: crate::oidc::keys::SigningAlg,
+    /// ID Token lifetime (django-oauth-toolkit's ID_TOKEN_EXPIRE_SECONDS).
+    #[arg(
+        long,
+        env = "PROVIDER_ID_TOKEN_EXPIRE_SECONDS",
+        default_value_t = 36_000
+    )]
+    pub id_token_expire_seconds: i64,
+}
+
+impl OidcArgs {
+    /// How long a retired signing key stays published: its last ID Token's life
+    /// (logout tokens live minutes).
+    pub fn keep_retired_seconds(&self) -> i64 {
+        self.id_token_expire_seconds
+            .max(crate::oidc::backchannel::TOKEN_SECONDS)
+    }
 }
 
 /// Settings the domain reads, resolved from the flags.
@@ -155,6 +193,7 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub sweep_interval_seconds: u64,
     pub allowed_hosts: AllowedHosts,
+    pub oidc: OidcArgs,
     pub device: DeviceSettings,
 }
 
@@ -208,6 +247,10 @@ impl SettingsArgs {
                 "--device-code-interval-seconds",
                 self.device_code_interval_seconds,
             ),
+            (
+                "--id-token-expire-seconds",
+                self.oidc.id_token_expire_seconds,
+            ),
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
@@ -250,6 +293,7 @@ impl SettingsArgs {
                 max_failures: self.device_max_failures,
                 max_requests_per_ip: self.device_max_requests_per_ip,
             },
+            oidc: self.oidc,
         })
     }
 }

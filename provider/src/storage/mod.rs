@@ -28,6 +28,7 @@ pub mod device_codes;
 pub mod inline;
 pub mod keys;
 pub mod notes;
+pub mod oidc;
 pub mod sessions;
 pub mod throttle;
 pub mod token_writes;

@@ -167,7 +167,10 @@ async fn metadata_lists_what_is_supported(b: Backend) {
     assert_eq!(m.authorization_endpoint, t.url("/oauth2/authorize/"));
     assert_eq!(m.revocation_endpoint, Some(t.url("/oauth2/revoke_token/")));
     assert_eq!(m.introspection_endpoint, Some(t.url("/oauth2/introspect/")));
-    assert_eq!(m.scopes_supported, ["read", "write", "groups"]);
+    assert_eq!(
+        m.scopes_supported,
+        ["read", "write", "groups", "openid", "profile", "email"]
+    );
     assert_eq!(
         m.grant_types_supported,
         [

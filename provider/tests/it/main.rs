@@ -13,6 +13,7 @@ mod device;
 mod forms;
 mod hosts;
 mod multiprocess;
+mod oidc;
 mod ops;
 mod refresh;
 mod resource;

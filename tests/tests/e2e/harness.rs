@@ -60,7 +60,7 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 /// Reads the one `… listening on http://ADDR` line a server prints once bound.
-async fn listening_url(child: &mut Child, what: &str) -> String {
+pub async fn listening_url(child: &mut Child, what: &str) -> String {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
