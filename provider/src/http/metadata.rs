@@ -21,6 +21,7 @@ pub async fn metadata(State(server): State<Arc<AuthServer>>) -> Json<ServerMetad
         introspection_endpoint: Some(format!("{base}/oauth2/introspect/")),
         userinfo_endpoint: Some(format!("{base}/api/me/")),
         jwks_uri: None,
+        end_session_endpoint: None,
         scopes_supported: server.settings.scopes.iter().map(str::to_owned).collect(),
         response_types_supported: strings(&["code"]),
         grant_types_supported: strings(&[

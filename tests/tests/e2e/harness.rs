@@ -60,7 +60,7 @@ pub fn binary(name: &str) -> PathBuf {
 }
 
 /// Reads the one `… listening on http://ADDR` line a server prints once bound.
-async fn listening_url(child: &mut Child, what: &str) -> String {
+pub async fn listening_url(child: &mut Child, what: &str) -> String {
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(90), lines.next_line())
@@ -178,6 +178,8 @@ pub struct BffOptions {
     pub upstream: Option<String>,
     pub skew: u64,
     pub redis_timeout_ms: Option<u64>,
+    /// `--listen` (default `127.0.0.1:0`): a provider that must know the BFF's URL first.
+    pub listen: Option<String>,
     pub extra_args: Vec<String>,
 }
 
@@ -197,7 +199,9 @@ impl Bff {
         let mut command = Command::new(binary("bff"));
         command
             .env_remove("REDIS_URL")
-            .args(["--listen", "127.0.0.1:0", "--issuer", issuer])
+            .arg("--listen")
+            .arg(options.listen.as_deref().unwrap_or("127.0.0.1:0"))
+            .args(["--issuer", issuer])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args([
                 "--redirect-uri",
@@ -253,6 +257,14 @@ impl Bff {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmRSS")
     }
+}
+
+/// A port free right now on 127.0.0.1 (for a process that must be told its port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// Serves `router` on 127.0.0.1:0; returns its base URL.

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real provider and BFF binaries, real Redis, a real upstream.
 #![allow(clippy::unwrap_used)]
 
+mod backchannel;
 mod browser;
 mod chrome;
 mod compose;
@@ -10,6 +11,7 @@ mod flows;
 mod harness;
 mod memory_bounds;
 mod near_cache;
+mod oidc_provider;
 mod poll;
 mod proxy_edges;
 mod recorder;
