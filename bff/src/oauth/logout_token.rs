@@ -49,10 +49,15 @@ fn refused(reason: &str) -> Invalid {
 fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, Invalid> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_CLAIM_BYTES => {
+        Some(Value::String(s))
+            if !s.is_empty() && s.len() <= MAX_CLAIM_BYTES && !s.chars().any(char::is_control) =>
+        {
             Ok(Some(s.clone()))
         }
-        Some(_) => Err(refused(&format!("{name} is not a short non-empty string"))),
+        // Control characters (NUL…) too: these name store keys and index entries.
+        Some(_) => Err(refused(&format!(
+            "{name} is not a short non-empty string without control characters"
+        ))),
     }
 }
 

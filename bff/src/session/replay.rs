@@ -9,26 +9,15 @@
 
 use fred::prelude::KeysInterface;
 use fred::types::{Expiration, SetOptions};
-use sha2::{Digest, Sha256};
 use tower_sessions::session_store;
 
-use super::store::{Backend, Store};
+use super::store::{Backend, Store, backend_error};
 
 /// Bound of the in-memory store's `jti` map.
 pub const MAX_MEMORY_JTIS: usize = 10_000;
 
 fn key(issuer: &str, jti: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(issuer.as_bytes())
-        .chain_update([0])
-        .chain_update(jti.as_bytes())
-        .finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("latchkey-bff:jti:{hex}")
-}
-
-fn backend_error(e: &fred::error::Error) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
+    super::index::hashed_name("jti", issuer, jti)
 }
 
 impl Store {
@@ -106,7 +95,6 @@ mod tests {
         assert!(store.first_use("https://other", "j1", 60).await.unwrap());
         store.forget_use("https://op", "j1").await;
         assert!(store.first_use("https://op", "j1", 60).await.unwrap());
-        assert_ne!(key("a", "b\0c"), key("a\0b", "c"));
     }
 
     #[tokio::test]

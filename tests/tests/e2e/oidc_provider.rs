@@ -54,13 +54,7 @@ impl NodeProvider {
 }
 
 fn location(response: &reqwest::Response, base: &Url) -> Url {
-    let value = response
-        .headers()
-        .get(LOCATION)
-        .unwrap_or_else(|| panic!("expected a redirect, got {}", response.status()))
-        .to_str()
-        .expect("location");
-    base.join(value).expect("location url")
+    browser::location(response, base.as_str())
 }
 
 /// `name="…" value="…"` of a hidden input, or a form's `action`.

@@ -134,6 +134,8 @@ fn each_rule_of_section_2_6() {
     refused(&with("sid", json!("")), "empty sid");
     refused(&with("sid", json!("s".repeat(300))), "oversized sid");
     refused(&without("jti"), "no jti");
+    refused(&with("jti", json!("a\0b")), "NUL in jti");
+    refused(&with("sid", json!("s\nid")), "newline in sid");
     refused(&with("jti", json!({"a": 1})), "jti not a string");
     // Inside the windows: iat a little in the future (clock skew) or minutes old.
     check(&sign(&with("iat", json!(now() + 30)))).unwrap();
