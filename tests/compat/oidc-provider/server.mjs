@@ -50,6 +50,12 @@ const provider = new Provider(issuer, {
       },
     };
   },
+  // oidc-provider refuses to fetch special-use addresses (SSRF defence); here the BFF's
+  // back-channel URI is on 127.0.0.1 on purpose, so the test lets loopback through.
+  fetch(url, options) {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   features: {
     devInteractions: { enabled: true },
     backchannelLogout: { enabled: true },

@@ -169,7 +169,7 @@ async fn logout_tokens_end_sessions_on_every_replica_once_and_forgeries_nothing(
     let hs_public = jsonwebtoken::encode(
         &header(Algorithm::HS256, "test-rsa"),
         &good("hs"),
-        &EncodingKey::from_secret(JWKS.as_bytes()),
+        &EncodingKey::from_secret(JWKS.as_bytes()).unwrap(),
     )
     .unwrap();
     let other_key = aws_lc_rs::signature::EcdsaKeyPair::generate(

@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::browser::{self, GOOD_ORIGIN};
 use crate::harness::{
-    Bff, BffOptions, CLIENT_ID, CLIENT_SECRET, REGISTERED_REDIRECT, USERNAME, free_port,
+    Bff, BffOptions, CLIENT_ID, CLIENT_SECRET, Echo, REGISTERED_REDIRECT, USERNAME, free_port,
     listening_url,
 };
 use crate::{eventually, loud};
@@ -173,7 +173,9 @@ async fn node_oidc_provider_back_channel_and_rp_initiated_logout() {
     let port = free_port();
     let backchannel = format!("http://127.0.0.1:{port}/auth/backchannel-logout");
     let op = NodeProvider::start(&modules, &backchannel).await;
+    let echo = Echo::start().await;
     let options = BffOptions {
+        upstream: Some(echo.url.clone()),
         listen: Some(format!("127.0.0.1:{port}")),
         extra_args: ["--scope", "openid profile"]
             .iter()
@@ -192,6 +194,12 @@ async fn node_oidc_provider_back_channel_and_rp_initiated_logout() {
     let client = browser::client();
     sign_in(&client, &bff).await;
     assert_eq!(session_status(&client, &bff).await, 200);
+    let api = client
+        .get(format!("{}/api/x", bff.url))
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api.status(), 200, "signed in: the API answers");
     let session: Value = client
         .get(format!("{}/auth/session", bff.url))
         .send()
