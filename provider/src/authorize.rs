@@ -7,6 +7,7 @@
 use crate::AuthServer;
 use crate::error::{AuthorizeError, ErrorCode};
 use crate::model::{AppGrant, Application, User};
+use crate::oidc::prompt::OidcRequest;
 use crate::params::Params;
 use crate::pkce;
 use crate::redirect_uri;
@@ -24,10 +25,21 @@ pub struct Validated {
     pub state: Option<String>,
     pub scope: Scopes,
     pub code_challenge: Option<String>,
+    /// `nonce`, `prompt`, `max_age`, `login_hint` (OIDC Core §3.1.2.1).
+    pub oidc: OidcRequest,
+}
+
+/// The user's login session at the provider, as a code records it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    /// OIDC `sid`: the session's public id (never its cookie).
+    pub sid: String,
+    pub auth_time: i64,
 }
 
 impl Validated {
-    fn error(&self, code: ErrorCode, description: &'static str) -> AuthorizeError {
+    pub fn error(&self, code: ErrorCode, description: &'static str) -> AuthorizeError {
         AuthorizeError::Redirect {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
@@ -57,6 +69,9 @@ impl Validated {
         if let Some(c) = &self.code_challenge {
             f.push(("code_challenge", c.clone()));
             f.push(("code_challenge_method", "S256".to_owned()));
+        }
+        if let Some(n) = &self.oidc.nonce {
+            f.push(("nonce", n.clone()));
         }
         f
     }
@@ -103,6 +118,7 @@ pub async fn validate(
         state: params.get("state").map(str::to_owned),
         scope: Scopes::default(),
         code_challenge: None,
+        oidc: OidcRequest::default(),
     };
     if v.app.grant != AppGrant::AuthorizationCode {
         return Err(v.error(
@@ -120,6 +136,7 @@ pub async fn validate(
             ));
         }
     }
+    v.oidc = OidcRequest::parse(&params).map_err(|e| v.error(ErrorCode::InvalidRequest, e))?;
     let requested = match params.get("scope") {
         None => None,
         Some(s) => Some(
@@ -173,12 +190,24 @@ pub async fn validate(
     Ok(v)
 }
 
+/// Whether the consent page can be skipped for this user and request (without
+/// `prompt=consent`): the app's `skip_authorization` (django-oauth-toolkit's rule).
+/// The one place that decides it, `prompt=none` included.
+pub async fn consent_can_be_skipped(
+    _server: &AuthServer,
+    v: &Validated,
+    _user: &User,
+) -> Result<bool, AuthorizeError> {
+    Ok(v.app.skip_authorization)
+}
+
 /// Issues a code for the logged-in user and returns the client's redirect URL.
 pub async fn approve(
     server: &AuthServer,
     v: &Validated,
-    user: &User,
+    session: &Session,
 ) -> Result<String, AuthorizeError> {
+    let user = &session.user;
     let code = PlainToken::generate(prefix::CODE);
     let grant = Grant {
         id: new_id(),
@@ -189,6 +218,9 @@ pub async fn approve(
         scope: v.scope.clone(),
         code_challenge: v.code_challenge.clone(),
         expires_at: now() + server.settings.authorization_code_expire_seconds,
+        nonce: v.oidc.nonce.clone(),
+        auth_time: Some(session.auth_time),
+        sid: Some(session.sid.clone()),
     };
     server.db.insert_grant(&grant, &code.hash()).await?;
     let mut params = vec![("code", code.expose())];

@@ -1,5 +1,5 @@
 //! `provider` command line: `serve`, `createuser`, `changepassword`, `createapplication`,
-//! `cleartokens`.
+//! `cleartokens`, `rotatekeys`.
 //! Global flags work before or after the subcommand; every flag has a `PROVIDER_*` env var.
 
 use std::process::ExitCode;
@@ -85,11 +85,22 @@ pub enum Command {
         /// Username of the owner.
         #[arg(long)]
         user: Option<String>,
+        /// Space-separated URIs RP-initiated logout may send the browser back to.
+        #[arg(long, default_value = "")]
+        post_logout_redirect_uris: String,
+        /// Where the provider POSTs a logout token when a user's session ends
+        /// (OpenID Connect Back-Channel Logout).
+        #[arg(long, default_value = "")]
+        backchannel_logout_uri: String,
         client_type: ClientTypeArg,
         authorization_grant_type: GrantArg,
     },
     /// Delete expired codes, tokens and login sessions.
     Cleartokens,
+    /// Add a new OpenID Connect signing key (it signs from now on, within 30 s in
+    /// every process); older keys stay published until their tokens have expired,
+    /// then go (on a later rotation).
+    Rotatekeys(crate::config::OidcArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -170,9 +181,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             resource_server,
             allowed_scopes,
             user,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
             client_type,
             authorization_grant_type,
         } => {
+            let logout = crate::oidc::registration::parse(
+                &post_logout_redirect_uris,
+                &backchannel_logout_uri,
+            )?;
             let user_id = match user {
                 Some(u) => Some(
                     db.user_by_username(&u)
@@ -213,6 +230,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (app, secret) =
                 management::create_application(&db, fields, client_secret.as_deref()).await?;
+            if logout != Default::default() {
+                crate::oidc::registration::save(&db, &app.id, &logout).await?;
+            }
             println!("Application {:?} created.", app.name);
             println!("client_id: {}", app.client_id);
             if let Some(s) = secret {
@@ -238,6 +258,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "Password changed for user {}; every session and token of theirs is revoked.",
                 user.username
+            );
+            Ok(())
+        }
+        Command::Rotatekeys(o) => {
+            let keep = o.keep_retired_seconds();
+            let (kid, dropped) = crate::oidc::keys::rotate(&db, o.signing_alg, keep).await?;
+            println!("New signing key {kid} ({}).", o.signing_alg.as_str());
+            println!(
+                "Older keys stay published for {keep} s more; {dropped} key(s) past that were dropped."
             );
             Ok(())
         }

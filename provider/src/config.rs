@@ -8,7 +8,7 @@
 //! `PROVIDER_THROTTLE_MAX_FAILURES_PER_USER`, `PROVIDER_THROTTLE_MAX_FAILURES_PER_IP`,
 //! `PROVIDER_THROTTLE_WINDOW_SECONDS`, `PROVIDER_MAX_QUEUED_LOGINS`,
 //! `PROVIDER_MAX_QUEUED_LOGINS_PER_IP`, `PROVIDER_SWEEP_INTERVAL_SECONDS`,
-//! `PROVIDER_ALLOWED_HOSTS`.
+//! `PROVIDER_ALLOWED_HOSTS`, `PROVIDER_SIGNING_ALG`, `PROVIDER_ID_TOKEN_EXPIRE_SECONDS`.
 
 use std::net::SocketAddr;
 
@@ -35,7 +35,12 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
     /// Every scope the server knows, space-separated. Apps get all of them unless restricted.
-    #[arg(long, env = "PROVIDER_SCOPES", default_value = "read write groups")]
+    /// `openid profile email` are OpenID Connect's: granted only when asked for.
+    #[arg(
+        long,
+        env = "PROVIDER_SCOPES",
+        default_value = "read write groups openid profile email"
+    )]
     pub scopes: String,
     /// Access token lifetime (django-oauth-toolkit ACCESS_TOKEN_EXPIRE_SECONDS).
     #[arg(
@@ -106,6 +111,38 @@ pub struct SettingsArgs {
     /// Default: the issuer's host, the listen address, localhost, 127.0.0.1 and [::1].
     #[arg(long, env = "PROVIDER_ALLOWED_HOSTS")]
     pub allowed_hosts: Option<String>,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// OpenID Connect settings (also read by `provider rotatekeys`).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OidcArgs {
+    /// Algorithm of the signing key made at first start (a running key of the other
+    /// algorithm is rotated out).
+    #[arg(
+        long,
+        env = "PROVIDER_SIGNING_ALG",
+        value_enum,
+        default_value = "RS256"
+    )]
+    pub signing_alg: crate::oidc::keys::SigningAlg,
+    /// ID Token lifetime (django-oauth-toolkit's ID_TOKEN_EXPIRE_SECONDS).
+    #[arg(
+        long,
+        env = "PROVIDER_ID_TOKEN_EXPIRE_SECONDS",
+        default_value_t = 36_000
+    )]
+    pub id_token_expire_seconds: i64,
+}
+
+impl OidcArgs {
+    /// How long a retired signing key stays published: its last ID Token's life
+    /// (logout tokens live minutes).
+    pub fn keep_retired_seconds(&self) -> i64 {
+        self.id_token_expire_seconds
+            .max(crate::oidc::backchannel::TOKEN_SECONDS)
+    }
 }
 
 /// Settings the domain reads, resolved from the flags.
@@ -122,6 +159,7 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub sweep_interval_seconds: u64,
     pub allowed_hosts: AllowedHosts,
+    pub oidc: OidcArgs,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +194,10 @@ impl SettingsArgs {
             ),
             ("--login-session-seconds", self.login_session_seconds),
             ("--throttle-window-seconds", self.throttle_window_seconds),
+            (
+                "--id-token-expire-seconds",
+                self.oidc.id_token_expire_seconds,
+            ),
         ] {
             anyhow::ensure!(v > 0, "{name} must be positive");
         }
@@ -191,6 +233,7 @@ impl SettingsArgs {
                     .max(1),
             },
             sweep_interval_seconds: self.sweep_interval_seconds,
+            oidc: self.oidc,
         })
     }
 }

@@ -100,6 +100,7 @@ impl Minted {
             expires_in: server.settings.access_token_expire_seconds,
             refresh_token: self.refresh.map(|(r, _)| r.expose().to_owned()),
             scope: scope.to_string(),
+            id_token: None,
         }
     }
 }
@@ -113,6 +114,7 @@ pub fn resend(s: Successor) -> TokenResponse {
         expires_in: (s.access_expires_at - now()).max(0),
         refresh_token: Some(s.refresh_token),
         scope: s.scope,
+        id_token: None,
     }
 }
 

@@ -18,12 +18,14 @@ pub mod issue;
 pub mod management;
 pub mod metrics;
 pub mod model;
+pub mod oidc;
 pub mod params;
 pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod revocation;
 pub mod scope;
+pub mod sealed;
 pub mod secret;
 pub mod storage;
 pub mod successor;
@@ -39,6 +41,9 @@ pub struct AuthServer {
     pub logins: password::LoginQueue,
     /// Signs the CSRF tokens of the provider's forms (shared through the database).
     pub csrf_key: secret::SigningKey,
+    /// OpenID Connect: the signing key (shared through the database) and the
+    /// back-channel logout sender's wake-up.
+    pub oidc: oidc::Oidc,
 }
 
 impl AuthServer {
@@ -46,13 +51,16 @@ impl AuthServer {
     pub async fn start(
         db: storage::Db,
         settings: config::Settings,
-    ) -> Result<Self, storage::StorageError> {
+    ) -> Result<Self, oidc::keys::KeyError> {
         let t = settings.throttle;
         let csrf_key = secret::SigningKey::new(&db.server_key("csrf").await?);
+        let o = settings.oidc;
+        oidc::keys::ensure(&db, o.signing_alg, o.keep_retired_seconds()).await?;
         Ok(Self {
             db,
             logins: password::LoginQueue::new(t.max_queued_logins, t.max_queued_logins_per_ip),
             csrf_key,
+            oidc: oidc::Oidc::default(),
             settings,
         })
     }

@@ -11,10 +11,6 @@
 //! rest is usable without the old token — and whoever holds the old token could
 //! have refreshed with it anyway.
 
-use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -37,50 +33,17 @@ impl std::fmt::Debug for Successor {
 }
 
 const SALT: &[u8] = b"latchkey/refresh-successor/v1";
-const INFO: &[u8] = b"chacha20-poly1305 key";
-
-fn key(old: &PlainToken) -> Option<LessSafeKey> {
-    let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(SALT), old.expose().as_bytes());
-    let mut okm = Zeroizing::new([0u8; 32]);
-    hk.expand(INFO, okm.as_mut_slice()).ok()?;
-    let unbound = UnboundKey::new(&CHACHA20_POLY1305, okm.as_slice()).ok()?;
-    Some(LessSafeKey::new(unbound))
-}
 
 /// Seals `s` for the holder of `old` (base64url of nonce ‖ ciphertext ‖ tag).
 pub fn seal(old: &PlainToken, row_id: &str, s: &Successor) -> Option<String> {
-    let key = key(old)?;
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::rng().fill_bytes(&mut nonce);
-    let mut buf = serde_json::to_vec(s).ok()?;
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce),
-        Aad::from(row_id.as_bytes()),
-        &mut buf,
-    )
-    .ok()?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&buf);
-    Some(URL_SAFE_NO_PAD.encode(out))
+    let plain = Zeroizing::new(serde_json::to_vec(s).ok()?);
+    crate::sealed::seal(old.expose().as_bytes(), SALT, row_id.as_bytes(), &plain)
 }
 
 /// Opens what [`seal`] made with the same `old` token and row id; `None` otherwise.
 pub fn open(old: &PlainToken, row_id: &str, sealed: &str) -> Option<Successor> {
-    let key = key(old)?;
-    let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-    if raw.len() < NONCE_LEN {
-        return None;
-    }
-    let (nonce, ct) = raw.split_at(NONCE_LEN);
-    let mut buf = Zeroizing::new(ct.to_vec());
-    let plain = key
-        .open_in_place(
-            Nonce::try_assume_unique_for_key(nonce).ok()?,
-            Aad::from(row_id.as_bytes()),
-            buf.as_mut_slice(),
-        )
-        .ok()?;
-    serde_json::from_slice(plain).ok()
+    let plain = crate::sealed::open(old.expose().as_bytes(), SALT, row_id.as_bytes(), sealed)?;
+    serde_json::from_slice(&plain).ok()
 }
 
 #[cfg(test)]

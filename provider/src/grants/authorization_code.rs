@@ -69,15 +69,15 @@ pub async fn exchange(
         }
         (None, None) => {}
     }
-    if server
+    let Some(user) = server
         .db
         .user_by_id(&grant.user_id)
         .await?
-        .is_none_or(|u| !u.is_active)
-    {
+        .filter(|u| u.is_active)
+    else {
         return Err(OAuthError::invalid_grant("the user is no longer active"));
-    }
-    Ok(issue(
+    };
+    let mut response = issue(
         server,
         Issue {
             app,
@@ -87,5 +87,24 @@ pub async fn exchange(
             family_id: &grant.id,
         },
     )
-    .await?)
+    .await?;
+    if grant.scope.contains(crate::oidc::OPENID) {
+        let login = crate::oidc::id_token::Login {
+            nonce: grant.nonce.as_deref(),
+            auth_time: grant.auth_time,
+            sid: grant.sid.as_deref(),
+        };
+        response.id_token = Some(
+            crate::oidc::id_token::mint(
+                server,
+                app,
+                &user,
+                &grant.scope,
+                &response.access_token,
+                &login,
+            )
+            .await?,
+        );
+    }
+    Ok(response)
 }

@@ -96,23 +96,42 @@ fn grant_allowed(app: &Application, request: &TokenRequest) -> bool {
     )
 }
 
+/// Every scope the app may have now.
+pub fn allowed_scopes(server: &AuthServer, app: &Application) -> Scopes {
+    match &app.allowed_scopes {
+        Some(a) => a.intersect(&server.settings.scopes),
+        None => server.settings.scopes.clone(),
+    }
+}
+
 /// The scope a new grant gets: what was asked for, which must be within what the
-/// app may have; all of that when nothing was asked for (RFC 6749 §3.3).
+/// app may have; when nothing was asked for, all of that except OpenID Connect's
+/// scopes (RFC 6749 §3.3; OIDC Core §3.1.2.1: an OpenID request names `openid`), or
+/// all of it when only those are allowed.
 pub fn resolve_scope(
     server: &AuthServer,
     app: &Application,
     requested: Option<&Scopes>,
 ) -> Result<Scopes, OAuthError> {
-    let allowed = match &app.allowed_scopes {
-        Some(a) => a.intersect(&server.settings.scopes),
-        None => server.settings.scopes.clone(),
-    };
+    let allowed = allowed_scopes(server, app);
     match requested {
-        None => Ok(allowed),
-        Some(r) if r.is_empty() => Ok(allowed),
+        None => Ok(plain_default(allowed)),
+        Some(r) if r.is_empty() => Ok(plain_default(allowed)),
         Some(r) if r.is_subset_of(&allowed) => Ok(r.clone()),
         Some(_) => Err(OAuthError::invalid_scope(format!(
             "scope must be within \"{allowed}\""
         ))),
     }
+}
+
+fn plain_default(allowed: Scopes) -> Scopes {
+    let oidc = Scopes::from_stored(&crate::oidc::SCOPES.join(" "));
+    let plain = Scopes::from_stored(
+        &allowed
+            .iter()
+            .filter(|s| !oidc.contains(s))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    if plain.is_empty() { allowed } else { plain }
 }

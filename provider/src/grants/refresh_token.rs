@@ -37,17 +37,63 @@ pub async fn exchange(
     {
         return Err(OAuthError::invalid_grant("invalid refresh token"));
     }
-    if let Some(user_id) = &stored.user_id
-        && db.user_by_id(user_id).await?.is_none_or(|u| !u.is_active)
-    {
-        return Err(OAuthError::invalid_grant("the user is no longer active"));
-    }
+    let user = match &stored.user_id {
+        Some(user_id) => match db.user_by_id(user_id).await?.filter(|u| u.is_active) {
+            Some(u) => Some(u),
+            None => return Err(OAuthError::invalid_grant("the user is no longer active")),
+        },
+        None => None,
+    };
+    let response = rotate(server, app, &stored, token, requested).await?;
+    with_id_token(server, app, &stored, user.as_ref(), response).await
+}
+
+/// OIDC Core §12.2: a refresh of a family whose grant had `openid` gets a new ID
+/// Token (no nonce; the code's `auth_time` and `sid`) — a retry inside the grace
+/// window too (the same pair, a fresh ID Token).
+async fn with_id_token(
+    server: &AuthServer,
+    app: &Application,
+    stored: &Refresh,
+    user: Option<&crate::model::User>,
+    mut response: TokenResponse,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = Scopes::from_stored(&response.scope);
+    let Some(user) = user.filter(|_| scope.contains(crate::oidc::OPENID)) else {
+        return Ok(response);
+    };
+    let (auth_time, sid) = server
+        .db
+        .grant_session(&stored.family_id)
+        .await?
+        .unwrap_or_default();
+    let login = crate::oidc::id_token::Login {
+        nonce: None,
+        auth_time,
+        sid: sid.as_deref(),
+    };
+    response.id_token = Some(
+        crate::oidc::id_token::mint(server, app, user, &scope, &response.access_token, &login)
+            .await?,
+    );
+    Ok(response)
+}
+
+async fn rotate(
+    server: &AuthServer,
+    app: &Application,
+    stored: &Refresh,
+    token: &PlainToken,
+    requested: Option<&Scopes>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = &server.db;
+    let hash = token.hash();
     if stored.rotated_at.is_some() {
-        return retry_or_reuse(server, app, &stored, token).await;
+        return retry_or_reuse(server, app, stored, token).await;
     }
     // What the app may have now: an operator may have narrowed it since (RFC 6749 §6:
     // the new scope never exceeds the original; here nor the app's current allowance).
-    let allowed = super::resolve_scope(server, app, None)?;
+    let allowed = super::allowed_scopes(server, app);
     let refresh_scope = stored.scope.intersect(&allowed);
     let scope = match requested {
         Some(r) if !r.is_empty() => {

@@ -27,30 +27,39 @@ impl FromRequestParts<Arc<AuthServer>> for Bearer {
         parts: &mut Parts,
         server: &Arc<AuthServer>,
     ) -> Result<Self, Self::Rejection> {
-        let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(BearerError::Missing);
-        };
-        let token = h
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim())
-            .filter(|t| !t.is_empty() && t.len() <= 512)
-            .ok_or(BearerError::InvalidToken("malformed Authorization header"))?;
-        let info = server
-            .db
-            .access_token_info(&TokenHash::of(token))
-            .await?
-            .ok_or(BearerError::InvalidToken(
-                "the access token is invalid, expired or revoked",
-            ))?;
-        Ok(Bearer(info))
+        let token = header_token(&parts.headers)?.ok_or(BearerError::Missing)?;
+        Ok(Bearer(lookup(server, token).await?))
     }
 }
 
+/// The token of an `Authorization: Bearer …` header (RFC 6750 §2.1), if there is one.
+pub(super) fn header_token(headers: &axum::http::HeaderMap) -> Result<Option<&str>, BearerError> {
+    let Some(h) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    h.to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+        .map(Some)
+        .ok_or(BearerError::InvalidToken("malformed Authorization header"))
+}
+
+/// The live access token's record.
+pub(super) async fn lookup(server: &AuthServer, token: &str) -> Result<TokenInfo, BearerError> {
+    server
+        .db
+        .access_token_info(&TokenHash::of(token))
+        .await?
+        .ok_or(BearerError::InvalidToken(
+            "the access token is invalid, expired or revoked",
+        ))
+}
+
 impl Bearer {
-    fn require(&self, scope: &'static str) -> Result<(), BearerError> {
+    pub(super) fn require(&self, scope: &'static str) -> Result<(), BearerError> {
         if self.0.scope.contains(scope) {
             Ok(())
         } else {

@@ -39,7 +39,9 @@ pub async fn show(
     Query(q): Query,
 ) -> Response {
     let q = q.unwrap_or_default();
-    login_page(&server, &headers, web::safe_next(q.get("next")), "", None)
+    // OIDC Core §3.1.2.1 login_hint: the authorization endpoint passes it on.
+    let hint = q.get("login_hint").unwrap_or("");
+    login_page(&server, &headers, web::safe_next(q.get("next")), hint, None)
 }
 
 pub async fn submit(

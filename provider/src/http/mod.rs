@@ -9,6 +9,7 @@ mod extract;
 mod hosts;
 mod login;
 mod metadata;
+mod oidc;
 mod ops;
 mod pages;
 mod token;
@@ -70,6 +71,7 @@ pub fn router(server: Arc<AuthServer>, with_ops: bool) -> Router {
         .route("/static/style.css", get(pages::stylesheet))
         .route("/", get(login::index))
         .merge(admin::routes())
+        .merge(oidc::routes())
         .merge(if with_ops {
             ops::routes()
         } else {
@@ -126,6 +128,7 @@ pub async fn serve_with_ops(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_forever(server.clone()));
+    let logouts = tokio::spawn(crate::oidc::backchannel::run(server.clone()));
     let releaser = crate::password::spawn_releaser();
     let ops = ops.map(|l| {
         let app = ops_router(server.clone());
@@ -136,6 +139,7 @@ pub async fn serve_with_ops(
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    logouts.abort();
     releaser.abort();
     if let Some(ops) = ops {
         ops.abort();

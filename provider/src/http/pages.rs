@@ -37,6 +37,20 @@ pub struct IndexPage<'a> {
     pub username: Option<&'a str>,
 }
 
+/// RP-Initiated Logout's confirmation (OIDC RP-Initiated Logout 1.0 §2, §6).
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub csrf_token: &'a str,
+    pub app_name: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub hidden: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage;
+
 /// Renders a template; a template bug degrades to plain text rather than a panic.
 pub trait RenderOrPlain {
     fn render_or_plain(&self) -> String;
@@ -56,6 +70,9 @@ pub fn scope_description(scope: &str) -> &'static str {
         "read" => "Read scope",
         "write" => "Write scope",
         "groups" => "Access to your groups",
+        "openid" => "Sign you in (your user id)",
+        "profile" => "Your username",
+        "email" => "Your email address",
         _ => "Application-defined scope",
     }
 }

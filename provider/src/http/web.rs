@@ -151,6 +151,30 @@ pub async fn current_user(server: &AuthServer, headers: &HeaderMap) -> Result<Op
     }
 }
 
+/// The login session behind the cookie (user, `sid`, `auth_time`), if any.
+pub async fn current_session(
+    server: &AuthServer,
+    headers: &HeaderMap,
+) -> Result<Option<crate::authorize::Session>> {
+    let Some(v) = cookie_value(headers, SESSION_COOKIE).filter(|v| !v.is_empty() && v.len() <= 64)
+    else {
+        return Ok(None);
+    };
+    let hash = TokenHash::of(v);
+    let Some(s) = server.db.login_session(&hash).await? else {
+        return Ok(None);
+    };
+    Ok(server
+        .db
+        .user_by_id(&s.user_id)
+        .await?
+        .map(|user| crate::authorize::Session {
+            user,
+            sid: s.sid(&hash),
+            auth_time: s.auth_time(),
+        }))
+}
+
 /// Starts a login session with a new id (never reusing one the browser sent:
 /// no session fixation) and returns its `Set-Cookie`.
 pub async fn start_session(
@@ -160,6 +184,7 @@ pub async fn start_session(
 ) -> Result<HeaderValue> {
     if let Some(old) = cookie_value(headers, SESSION_COOKIE) {
         server.db.delete_web_session(&TokenHash::of(old)).await?;
+        server.oidc.outbox.notify_one();
     }
     let id = PlainToken::generate(prefix::SESSION);
     let ttl = server.settings.login_session_seconds;
@@ -175,9 +200,12 @@ pub async fn start_session(
     ))
 }
 
+/// Ends the login session (its back-channel logout notifications are queued and the
+/// sender woken) and returns the `Set-Cookie` that clears it.
 pub async fn end_session(server: &AuthServer, headers: &HeaderMap) -> Result<HeaderValue> {
     if let Some(old) = cookie_value(headers, SESSION_COOKIE) {
         server.db.delete_web_session(&TokenHash::of(old)).await?;
+        server.oidc.outbox.notify_one();
     }
     Ok(build_cookie(
         SESSION_COOKIE,

@@ -25,6 +25,7 @@ pub mod cleanup;
 pub mod inline;
 pub mod keys;
 pub mod notes;
+pub mod oidc;
 pub mod sessions;
 pub mod throttle;
 pub mod token_writes;

@@ -1,6 +1,6 @@
 //! Logins to the provider's own pages, keyed by the hash of the cookie value.
 
-use super::{Db, Result, now, on_pool, on_writer};
+use super::{Db, Result, new_id, now, on_pool, on_writer};
 use crate::model::User;
 use crate::secret::TokenHash;
 
@@ -12,8 +12,9 @@ impl Db {
         expires_at: i64,
     ) -> Result<()> {
         on_writer!(self, p => sqlx::query(
-            "INSERT INTO web_sessions (id_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id.as_str()).bind(user_id).bind(expires_at).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+            "INSERT INTO web_sessions (id_hash, user_id, expires_at, created_at, sid) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.as_str()).bind(user_id).bind(expires_at).bind(now()).bind(new_id())
+            .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -29,9 +30,8 @@ impl Db {
         }
     }
 
+    /// Ends the session (and queues its back-channel logout notifications).
     pub async fn delete_web_session(&self, id: &TokenHash) -> Result<()> {
-        on_writer!(self, p => sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
-            .bind(id.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
+        self.end_login_session(id).await
     }
 }

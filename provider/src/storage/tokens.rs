@@ -24,6 +24,10 @@ pub struct Grant {
     pub scope: Scopes,
     pub code_challenge: Option<String>,
     pub expires_at: i64,
+    /// OpenID Connect: the request's nonce, and the login session it was issued in.
+    pub nonce: Option<String>,
+    pub auth_time: Option<i64>,
+    pub sid: Option<String>,
 }
 
 super::row! {
@@ -36,10 +40,13 @@ super::row! {
         scope: String,
         code_challenge: Option<String>,
         expires_at: i64,
+        nonce: Option<String>,
+        auth_time: Option<i64>,
+        sid: Option<String>,
     }
 }
 const GRANT_COLUMNS: &str = "id, application_id, user_id, redirect_uri, redirect_uri_given, scope, \
-     code_challenge, expires_at";
+     code_challenge, expires_at, nonce, auth_time, sid";
 
 fn grant_from_row(r: GrantRow) -> Grant {
     Grant {
@@ -51,6 +58,9 @@ fn grant_from_row(r: GrantRow) -> Grant {
         scope: Scopes::from_stored(&r.scope),
         code_challenge: r.code_challenge,
         expires_at: r.expires_at,
+        nonce: r.nonce,
+        auth_time: r.auth_time,
+        sid: r.sid,
     }
 }
 
@@ -152,10 +162,12 @@ impl Db {
     pub async fn insert_grant(&self, g: &Grant, code: &TokenHash) -> Result<()> {
         on_writer!(self, p => sqlx::query(
             "INSERT INTO grants (id, code_hash, application_id, user_id, redirect_uri, scope, code_challenge, \
-             expires_at, created_at, redirect_uri_given) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+             expires_at, created_at, redirect_uri_given, nonce, auth_time, sid) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
             .bind(&g.id).bind(code.as_str()).bind(&g.application_id).bind(&g.user_id)
             .bind(&g.redirect_uri).bind(g.scope.to_string()).bind(&g.code_challenge)
             .bind(g.expires_at).bind(now()).bind(i64::from(g.redirect_uri_given))
+            .bind(&g.nonce).bind(g.auth_time).bind(&g.sid)
             .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }

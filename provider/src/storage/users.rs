@@ -167,8 +167,10 @@ impl Db {
 
 /// Every refresh token revoked; every access token, login session and unused code
 /// deleted (so reactivating the user brings none of them back).
-fn sign_out_statements(user_id: &str) -> [Stmt; 4] {
+/// First, the back-channel logout notifications of the sessions that end.
+fn sign_out_statements(user_id: &str) -> [Stmt; 5] {
     [
+        super::oidc::enqueue_user_logout(user_id),
         Stmt::new(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
             [now().into(), user_id.into()],

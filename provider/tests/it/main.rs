@@ -10,6 +10,7 @@ mod codes;
 mod forms;
 mod hosts;
 mod multiprocess;
+mod oidc;
 mod ops;
 mod refresh;
 mod storage;

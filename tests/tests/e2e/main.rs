@@ -1,6 +1,7 @@
 //! End-to-end tests: the real provider and BFF binaries, real Redis, a real upstream.
 #![allow(clippy::unwrap_used)]
 
+mod authlib_rp;
 mod backchannel;
 mod browser;
 mod chrome;

@@ -208,7 +208,13 @@ pub async fn add(
             ));
         }
     };
-    match management::create_application(&server.db, fields, None).await {
+    let created = match management::create_application(&server.db, fields, None).await {
+        Ok((app, secret)) => crate::oidc::registration::save(&server.db, &app.id, &form.logout())
+            .await
+            .map(|()| (app, secret)),
+        Err(e) => Err(e),
+    };
+    match created {
         Ok((app, secret)) => Ok(secret_page(
             &server,
             &headers,
@@ -285,7 +291,13 @@ pub async fn change(
             ));
         }
     };
-    match management::update_application(&server.db, &app, &fields).await {
+    let saved = match management::update_application(&server.db, &app, &fields).await {
+        Ok(secret) => crate::oidc::registration::save(&server.db, &app.id, &form.logout())
+            .await
+            .map(|()| secret),
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(Some(secret)) => {
             let app = find(&server, &id).await?;
             Ok(secret_page(

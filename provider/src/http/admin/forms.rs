@@ -43,6 +43,9 @@ pub struct AppForm {
     pub is_resource_server: bool,
     pub allowed_scopes: String,
     pub owner: String,
+    /// OpenID Connect logout (one URI per line; one URI).
+    pub post_logout_redirect_uris: String,
+    pub backchannel_logout_uri: String,
 }
 
 impl AppForm {
@@ -59,14 +62,28 @@ impl AppForm {
             is_resource_server: p.has("is_resource_server"),
             allowed_scopes: text("allowed_scopes"),
             owner: text("user").trim().to_owned(),
+            post_logout_redirect_uris: text("post_logout_redirect_uris"),
+            backchannel_logout_uri: text("backchannel_logout_uri").trim().to_owned(),
         }
+    }
+
+    /// The logout settings (checked by [`Self::validate`]).
+    pub(super) fn logout(&self) -> crate::storage::oidc::LogoutSettings {
+        crate::oidc::registration::parse(
+            &self.post_logout_redirect_uris,
+            &self.backchannel_logout_uri,
+        )
+        .unwrap_or_default()
     }
 
     pub(super) async fn from_app(
         server: &AuthServer,
         a: &Application,
     ) -> Result<Self, StorageError> {
+        let logout = server.db.logout_settings(&a.id).await?;
         Ok(Self {
+            post_logout_redirect_uris: logout.post_logout_redirect_uris.join("\n"),
+            backchannel_logout_uri: logout.backchannel_logout_uri.unwrap_or_default(),
             client_id: a.client_id.clone(),
             client_type: a.client_type.as_str().to_owned(),
             grant: a.grant.as_str().to_owned(),
@@ -113,6 +130,12 @@ impl AppForm {
             && let Err(e) = management::validate_grant_pairing(g, t)
         {
             errors.add("authorization_grant_type", e);
+        }
+        if let Err(e) = crate::oidc::registration::parse(&self.post_logout_redirect_uris, "") {
+            errors.add("post_logout_redirect_uris", e);
+        }
+        if let Err(e) = crate::oidc::registration::parse("", &self.backchannel_logout_uri) {
+            errors.add("backchannel_logout_uri", e);
         }
         if self.name.chars().count() > 255 {
             errors.add("name", "The name is at most 255 characters.");
