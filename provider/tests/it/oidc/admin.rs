@@ -21,8 +21,18 @@ async fn admin_edits_logout_settings(b: Backend) {
     let r = submit(&t, &t.http, ADD, ADD, &fields).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let html = r.text().await.unwrap();
-    assert!(html.contains("err_post_logout") && html.contains("err_backchannel"), "{html}");
-    assert!(t.server.db.application_by_client_id("rp-app").await.unwrap().is_none());
+    assert!(
+        html.contains("err_post_logout") && html.contains("err_backchannel"),
+        "{html}"
+    );
+    assert!(
+        t.server
+            .db
+            .application_by_client_id("rp-app")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let mut fields = app_fields("RP", "rp-app", "authorization-code", uris);
     fields.push((
@@ -38,7 +48,10 @@ async fn admin_edits_logout_settings(b: Backend) {
         s.post_logout_redirect_uris,
         ["https://rp.example/bye", "http://127.0.0.1:8080/bye"]
     );
-    assert_eq!(s.backchannel_logout_uri.as_deref(), Some("https://rp.example/bc"));
+    assert_eq!(
+        s.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bc")
+    );
 
     // The change form shows them, and clearing them there removes them.
     let change = format!("/admin/oauth2/application/{id}/change/");
