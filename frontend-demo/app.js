@@ -4,6 +4,7 @@
 
 const CSRF_HEADER = { "X-CSRF": "1" };
 const WAS_SIGNED_IN = "latchkey-demo:was-signed-in";
+const SIGNED_OUT = "latchkey-demo:signed-out";
 const RETRY = "Retry in a moment.";
 const $ = (id) => document.getElementById(id);
 
@@ -99,6 +100,9 @@ function loginErrorReason() {
 async function loadSession() {
   const loginError = loginErrorReason();
   if (location.search) history.replaceState(null, "", location.pathname);
+  // Set before going to the provider's logout, which sends the browser back here.
+  const backFromProvider = sessionStorage.getItem(SIGNED_OUT);
+  sessionStorage.removeItem(SIGNED_OUT);
   let res;
   try {
     res = await fetch("/auth/session", {
@@ -120,9 +124,11 @@ async function loadSession() {
     report(200, "Signed in.");
     return;
   }
-  const ended = sessionStorage.getItem(WAS_SIGNED_IN)
-    ? "Your session ended (it expired or you signed out elsewhere). Sign in again."
-    : "";
+  const ended = backFromProvider
+    ? "You signed out."
+    : sessionStorage.getItem(WAS_SIGNED_IN)
+      ? "Your session ended (it expired or you signed out elsewhere). Sign in again."
+      : "";
   signedOut(loginError || ended);
   report(res.status, "Signed out.");
 }
@@ -140,6 +146,12 @@ $("sign-out").addEventListener("click", async () => {
   if (result && result.status < 300) {
     signedOut("You signed out.");
     report(result.status, "Signed out.");
+    // The BFF's session is gone; {"redirect"} means the provider's session ends too
+    // (RP-Initiated Logout): go there, it comes back to this page.
+    if (result.data && typeof result.data.redirect === "string") {
+      sessionStorage.setItem(SIGNED_OUT, "1");
+      location.assign(result.data.redirect);
+    }
   }
 });
 

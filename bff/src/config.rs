@@ -144,6 +144,16 @@ pub struct Config {
     /// `SO_REUSEPORT` listener; `multi`: one multi-thread runtime.
     #[arg(long, env = "BFF_RUNTIME", value_enum, default_value = "per-core")]
     pub runtime: Runtime,
+    /// At `/auth/logout`, also end the provider's session: the browser is sent to the
+    /// provider's `end_session_endpoint` (OpenID RP-Initiated Logout 1.0) when discovery
+    /// found one and the session has an ID Token (scope `openid`).
+    #[arg(long, env = "BFF_PROVIDER_LOGOUT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub provider_logout: bool,
+    /// Where the provider sends the browser after its logout; must be registered there
+    /// (`createapplication --post-logout-redirect-uris`). Default: the redirect URI's
+    /// origin with path `/`.
+    #[arg(long, env = "BFF_POST_LOGOUT_REDIRECT_URI")]
+    pub post_logout_redirect_uri: Option<Url>,
     /// Serve `/metrics` and `/readyz` on this address only (not on `--listen`).
     #[arg(long, env = "BFF_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -200,6 +210,17 @@ impl Config {
 
     pub fn store_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_timeout_ms)
+    }
+
+    /// `--post-logout-redirect-uri`, or the redirect URI's origin with path `/`.
+    pub fn post_logout_redirect_uri(&self) -> Url {
+        self.post_logout_redirect_uri.clone().unwrap_or_else(|| {
+            let mut url = self.redirect_uri.clone();
+            url.set_path("/");
+            url.set_query(None);
+            url.set_fragment(None);
+            url
+        })
     }
 
     /// Origins allowed on state-changing requests: the redirect URI's plus `--allowed-origins`.

@@ -19,6 +19,10 @@ pub enum Error {
     Forbidden(&'static str),
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A server-to-server request the BFF refuses (a bad back-channel logout token):
+    /// OAuth-style `invalid_request` (OpenID Back-Channel Logout 1.0 §2.8).
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
     #[error("not found")]
     NotFound,
     /// The session store did not answer in time (or at all).
@@ -94,6 +98,10 @@ impl IntoResponse for Error {
             Error::BadRequest(reason) => json_error(
                 StatusCode::BAD_REQUEST,
                 json!({"error": "bad_request", "error_description": reason}),
+            ),
+            Error::InvalidRequest(reason) => json_error(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "invalid_request", "error_description": reason}),
             ),
             Error::NotFound => json_error(StatusCode::NOT_FOUND, json!({"error": "not_found"})),
             Error::StoreUnavailable(_) => json_error(

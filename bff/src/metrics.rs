@@ -24,6 +24,9 @@ pub struct Metrics {
     sessions_destroyed: AtomicU64,
     logins_rate_limited: AtomicU64,
     signed_out_everywhere: AtomicU64,
+    backchannel_logouts: AtomicU64,
+    backchannel_sessions_ended: AtomicU64,
+    backchannel_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -67,6 +70,17 @@ impl Metrics {
     /// One "sign out everywhere".
     pub fn signed_out_everywhere(&self) {
         self.signed_out_everywhere.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One accepted back-channel logout token and the sessions it ended.
+    pub fn backchannel_logout(&self, sessions: usize) {
+        self.backchannel_logouts.fetch_add(1, Ordering::Relaxed);
+        self.backchannel_sessions_ended
+            .fetch_add(sessions as u64, Ordering::Relaxed);
+    }
+
+    pub fn backchannel_logout_refused(&self) {
+        self.backchannel_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -116,6 +130,24 @@ impl Metrics {
             "bff_sign_out_everywhere_total",
             "Sign-outs of every session of a user.",
             &self.signed_out_everywhere,
+        );
+        counter(
+            &mut out,
+            "bff_backchannel_logouts_total",
+            "Back-channel logout tokens accepted.",
+            &self.backchannel_logouts,
+        );
+        counter(
+            &mut out,
+            "bff_backchannel_logout_sessions_ended_total",
+            "Sessions ended by back-channel logout tokens.",
+            &self.backchannel_sessions_ended,
+        );
+        counter(
+            &mut out,
+            "bff_backchannel_logout_refused_total",
+            "Back-channel logout requests refused (bad token, replay, bad body).",
+            &self.backchannel_refused,
         );
         let name = "bff_upstream_latency_seconds";
         let _ = writeln!(
@@ -176,6 +208,12 @@ pub async fn handler(State(state): State<SharedState>) -> impl IntoResponse {
             "gauge",
             "Sessions in the near cache.",
             entries as u64,
+        ),
+        (
+            "bff_jwks_fetches_total",
+            "counter",
+            "Requests for the provider's JWKS (bounded for logout tokens).",
+            state.id_tokens.keys().fetches(),
         ),
     ] {
         let _ = writeln!(

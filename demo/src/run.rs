@@ -109,6 +109,10 @@ fn bff_config(
         // Plain http: no `Secure`, no `__Host-` prefix.
         "--cookie-secure".into(),
         "false".into(),
+        // OpenID: an ID Token with `sid`, so the provider's logout reaches the BFF
+        // (back-channel) and the BFF's logout reaches the provider (`id_token_hint`).
+        "--scope".into(),
+        "openid profile read write groups".into(),
     ];
     let mut config = latchkey_bff::Config::try_parse_from(argv)?;
     config.client_secret = Some(ClientSecret::new(secret));

@@ -64,7 +64,38 @@ async fn ensure_cli_app(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The BFF's OpenID logout settings, from its redirect URI's origin: the SPA's page after
+/// the provider's logout (`<origin>/`, the BFF's default `--post-logout-redirect-uri`) and
+/// the BFF's back-channel receiver (`<origin>/auth/backchannel-logout`), so signing out at
+/// the provider signs the SPA out. Written on every seed (a new port, a new origin).
+async fn ensure_logout_settings(db: &Db, redirect_uri: &str) -> anyhow::Result<()> {
+    let app = db
+        .application_by_client_id(BFF_CLIENT_ID)
+        .await?
+        .context("the BFF's app exists")?;
+    let origin = url::Url::parse(redirect_uri)
+        .context("--redirect-uri")?
+        .origin()
+        .ascii_serialization();
+    let settings = latchkey_provider::oidc::registration::parse(
+        &format!("{origin}/"),
+        &format!("{origin}/auth/backchannel-logout"),
+    )?;
+    latchkey_provider::oidc::registration::save(db, &app.id, &settings).await?;
+    Ok(())
+}
+
 async fn ensure_bff_app(db: &Db, redirect_uri: &str, secret_file: &Path) -> anyhow::Result<String> {
+    let secret = ensure_bff_secret(db, redirect_uri, secret_file).await?;
+    ensure_logout_settings(db, redirect_uri).await?;
+    Ok(secret)
+}
+
+async fn ensure_bff_secret(
+    db: &Db,
+    redirect_uri: &str,
+    secret_file: &Path,
+) -> anyhow::Result<String> {
     let Some(app) = db.application_by_client_id(BFF_CLIENT_ID).await? else {
         let mut fields = app_fields(
             BFF_CLIENT_ID,

@@ -140,7 +140,8 @@ pub struct ServerMetadata {
     /// OIDC Discovery §3 (read by the BFF from any provider).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
-    /// RP-Initiated Logout 1.0 §2.1.
+    /// OpenID Connect RP-Initiated Logout 1.0 §2.1: where the BFF sends the browser at
+    /// logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
     #[serde(default)]

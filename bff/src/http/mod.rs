@@ -1,6 +1,7 @@
 //! The HTTP surface: the router, its middleware, the listeners.
 //!
 //! `/auth/*` and `/api/*` get a session; `/auth/logout` and `/api/*` also the CSRF check.
+//! `/auth/backchannel-logout` (the provider's, server to server) gets neither.
 //! `/metrics` and `/readyz` are served on `--metrics-listen` when it is set (and then
 //! only there), else on the main listener.
 
@@ -23,7 +24,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::{Config, SameSite};
-use crate::oauth::{login, logout};
+use crate::oauth::{backchannel, login, logout};
 use crate::state::{AppState, SharedState};
 use crate::{metrics, proxy, session};
 
@@ -124,6 +125,9 @@ pub fn router(state: SharedState) -> Router {
         ));
     let mut app = Router::new()
         .route("/healthz", get(healthz))
+        // Server to server (the provider): no session, no cookie, so no CSRF check; the
+        // handler bounds the body itself.
+        .route("/auth/backchannel-logout", post(backchannel::receive))
         .merge(with_session);
     if config.metrics_listen.is_none() {
         app = app.merge(operations());

@@ -16,6 +16,8 @@ pub struct Metadata {
     pub revocation_endpoint: Option<Url>,
     pub userinfo_endpoint: Option<Url>,
     pub jwks_uri: Option<Url>,
+    /// RP-Initiated Logout 1.0 §2.1, where `/auth/logout` sends the browser.
+    pub end_session_endpoint: Option<Url>,
 }
 
 impl TryFrom<ServerMetadata> for Metadata {
@@ -30,6 +32,7 @@ impl TryFrom<ServerMetadata> for Metadata {
             revocation_endpoint: optional("revocation_endpoint", m.revocation_endpoint)?,
             userinfo_endpoint: optional("userinfo_endpoint", m.userinfo_endpoint)?,
             jwks_uri: optional("jwks_uri", m.jwks_uri)?,
+            end_session_endpoint: optional("end_session_endpoint", m.end_session_endpoint)?,
             issuer: m.issuer,
         })
     }
@@ -62,16 +65,19 @@ pub(crate) fn metadata_urls(issuer: &Url) -> anyhow::Result<Vec<Url>> {
 }
 
 /// RFC 8414 §3 then OpenID Discovery; RFC 8414 §3.3 / OIDC Discovery §4.3: `issuer` must
-/// match. An RFC 8414 document may lack the OpenID fields (`userinfo_endpoint`, `jwks_uri`:
-/// django-oauth-toolkit's does): they are then taken from the OpenID document, when that
-/// one names the same issuer.
+/// match. An RFC 8414 document may lack the OpenID fields (`userinfo_endpoint`, `jwks_uri`,
+/// `end_session_endpoint`: django-oauth-toolkit's does): they are then taken from the
+/// OpenID document, when that one names the same issuer.
 pub async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(Metadata, Url)> {
     let mut last_error = None;
     let mut found: Option<(Metadata, Url)> = None;
     for url in metadata_urls(issuer)? {
         if let Some((m, _)) = &found {
             let oidc_doc = url.path().ends_with("/openid-configuration");
-            if !oidc_doc || (m.userinfo_endpoint.is_some() && m.jwks_uri.is_some()) {
+            let complete = m.userinfo_endpoint.is_some()
+                && m.jwks_uri.is_some()
+                && m.end_session_endpoint.is_some();
+            if !oidc_doc || complete {
                 continue;
             }
         }
@@ -91,6 +97,8 @@ pub async fn discover(http: &reqwest::Client, issuer: &Url) -> anyhow::Result<(M
                         first.userinfo_endpoint =
                             first.userinfo_endpoint.or(metadata.userinfo_endpoint);
                         first.jwks_uri = first.jwks_uri.or(metadata.jwks_uri);
+                        first.end_session_endpoint =
+                            first.end_session_endpoint.or(metadata.end_session_endpoint);
                         (first, first_url)
                     }
                 });

@@ -1,39 +1,27 @@
 //! OpenID Connect ID Token validation, OIDC Core 1.0 §3.1.3.7 (authorization code flow).
 //!
-//! Signature against the provider's JWKS (`jwks_uri`, OIDC Discovery §3), cached and
-//! refetched once when a token names a key id the cache does not know (key rotation,
-//! OIDC Core §10.1.1). Only asymmetric algorithms are accepted (RS*, PS*, ES256/384):
+//! Signature against the provider's JWKS ([`super::jwks`]: cached, refetched on an
+//! unknown key id). Only asymmetric algorithms are accepted (RS*, PS*, ES256/384):
 //! `none` and the HMAC family are refused (§3.1.3.7 steps 6–8 allow HS* with the client
 //! secret; this client does not).
 
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{DecodingKey, Validation};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use tokio::sync::RwLock;
 use url::Url;
 
-use crate::oauth::provider::PROVIDER_TIMEOUT;
+pub use super::jwks::parse_jwks;
+use super::jwks::{ALLOWED, KeySet, Refetch, find_key};
 use crate::secret::IdToken;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-const LEEWAY_SECONDS: u64 = 60;
+pub const LEEWAY_SECONDS: u64 = 60;
 /// §3.1.3.7 step 10: `iat` "can be used to reject tokens that were issued too far away
 /// from the current time"; the token comes straight from the token endpoint, so minutes.
 const MAX_AGE_SECONDS: i64 = 600;
 /// Claims kept as user info: the session record stays small.
 const USER_CLAIMS: [&str; 4] = ["sub", "name", "preferred_username", "email"];
-
-const ALLOWED: [Algorithm; 8] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-];
 
 /// Why an ID Token was refused. The text goes to the log, never to the browser.
 #[derive(Debug, thiserror::Error)]
@@ -71,18 +59,28 @@ struct Claims {
     azp: Option<String>,
     nonce: Option<String>,
     iat: i64,
+    /// The provider's session (OIDC Back-Channel Logout §2.4, Front-Channel Logout §3).
+    sid: Option<String>,
     #[serde(flatten)]
     rest: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Checks one token against a key set; `now` in unix seconds. Returns the minimal user
-/// claims (`sub`, `name`, `preferred_username`, `email`).
+/// What a valid ID Token tells the BFF.
+#[derive(Debug)]
+pub struct Verified {
+    /// Minimal user claims (`sub`, `name`, `preferred_username`, `email`).
+    pub user: serde_json::Value,
+    /// The provider's session id, the back-channel logout index's key (≤ 256 bytes).
+    pub sid: Option<String>,
+}
+
+/// Checks one token against a key set; `now` in unix seconds.
 pub fn validate(
     token: &str,
     keys: &[Jwk],
     expected: &Expected<'_>,
     now: i64,
-) -> Result<serde_json::Value, Invalid> {
+) -> Result<Verified, Invalid> {
     let bad = |what: &str| Invalid::Token(what.to_owned());
     let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&format!("header: {e}")))?;
     if !ALLOWED.contains(&header.alg) {
@@ -122,7 +120,11 @@ pub fn validate(
             return Err(bad("nonce mismatch"));
         }
     }
-    Ok(user_claims(&claims.rest))
+    let sid = claims.sid.filter(|sid| !sid.is_empty() && sid.len() <= 256);
+    Ok(Verified {
+        user: user_claims(&claims.rest),
+        sid,
+    })
 }
 
 fn user_claims(all: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
@@ -137,71 +139,11 @@ fn user_claims(all: &serde_json::Map<String, serde_json::Value>) -> serde_json::
     serde_json::Value::Object(user)
 }
 
-/// The key for `kid` (or, without a `kid`, the only signing key of the right type),
-/// whose own `alg`, when it states one, is the token's.
-fn find_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: Algorithm) -> Option<&'a Jwk> {
-    let fits = |key: &&Jwk| {
-        let kind = matches!(
-            (&key.algorithm, alg),
-            (
-                AlgorithmParameters::RSA(_),
-                Algorithm::RS256
-                    | Algorithm::RS384
-                    | Algorithm::RS512
-                    | Algorithm::PS256
-                    | Algorithm::PS384
-                    | Algorithm::PS512
-            ) | (
-                AlgorithmParameters::EllipticCurve(_),
-                Algorithm::ES256 | Algorithm::ES384
-            )
-        );
-        let same_alg = key
-            .common
-            .key_algorithm
-            .is_none_or(|k| k.to_string() == format!("{alg:?}"));
-        kind && same_alg
-    };
-    let mut candidates = keys.iter().filter(fits);
-    match kid {
-        Some(kid) => candidates.find(|k| k.common.key_id.as_deref() == Some(kid)),
-        None => {
-            let first = candidates.next();
-            // RFC 7517 §4.5: without `kid` the choice must be unambiguous.
-            if candidates.next().is_some() {
-                None
-            } else {
-                first
-            }
-        }
-    }
-}
-
-/// Parses a JWK Set (RFC 7517 §5), skipping keys this crate cannot use rather than
-/// refusing the whole set.
-pub fn parse_jwks(body: &serde_json::Value) -> Vec<Jwk> {
-    body.get("keys")
-        .and_then(|k| k.as_array())
-        .map(|keys| {
-            keys.iter()
-                .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
-                .filter(|k| {
-                    k.common
-                        .public_key_use
-                        .as_ref()
-                        .is_none_or(|u| *u == jsonwebtoken::jwk::PublicKeyUse::Signature)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Validates ID Tokens of one provider, with its JWKS cached.
 pub struct Verifier {
     issuer: Option<String>,
     client_id: String,
-    jwks_uri: Option<Url>,
-    keys: RwLock<Vec<Jwk>>,
+    keys: KeySet,
 }
 
 impl Verifier {
@@ -209,20 +151,33 @@ impl Verifier {
         Self {
             issuer,
             client_id,
-            jwks_uri,
-            keys: RwLock::new(Vec::new()),
+            keys: KeySet::new(jwks_uri),
         }
     }
 
-    /// Validates `token`; on an unknown key fetches the JWKS once and tries again. The
-    /// refetch is not rate-limited: ID Tokens come from the token endpoint over the back
-    /// channel (OIDC Core §3.1.3.7 step 1, TLS), never from the browser.
+    /// The provider's keys (shared with the logout-token check).
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The discovered issuer, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Validates `token`; on an unknown key fetches the JWKS and tries again. The refetch
+    /// is not rate-limited ([`Refetch::Always`]): ID Tokens come from the token endpoint
+    /// over the back channel (OIDC Core §3.1.3.7 step 1, TLS), never from the browser.
     pub async fn verify(
         &self,
         http: &reqwest::Client,
         token: &IdToken,
         nonce: Option<&str>,
-    ) -> Result<serde_json::Value, Invalid> {
+    ) -> Result<Verified, Invalid> {
         let issuer = self
             .issuer
             .as_deref()
@@ -233,38 +188,11 @@ impl Verifier {
             nonce,
         };
         let now = crate::session::now();
-        let first = validate(token.expose(), &self.keys.read().await, &expected, now);
-        match first {
-            Err(Invalid::UnknownKey(_)) => {
-                let fresh = self.fetch(http).await?;
-                let result = validate(token.expose(), &fresh, &expected, now);
-                *self.keys.write().await = fresh;
-                result
-            }
-            other => other,
-        }
-    }
-
-    async fn fetch(&self, http: &reqwest::Client) -> Result<Vec<Jwk>, Invalid> {
-        let url = self.jwks_uri.clone().ok_or(Invalid::NotConfigured(
-            "no jwks_uri (use --issuer or --jwks-url)",
-        ))?;
-        let response = http
-            .get(url)
-            .timeout(PROVIDER_TIMEOUT)
-            .send()
+        self.keys
+            .check(http, Refetch::Always, |keys| {
+                validate(token.expose(), keys, &expected, now)
+            })
             .await
-            .map_err(|e| Invalid::Jwks(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(Invalid::Jwks(format!("HTTP {}", response.status())));
-        }
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| Invalid::Jwks(e.to_string()))?;
-        let keys = parse_jwks(&body);
-        tracing::info!(keys = keys.len(), "provider JWKS fetched");
-        Ok(keys)
     }
 }
 

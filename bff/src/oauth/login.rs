@@ -236,11 +236,10 @@ async fn complete(
             None
         }
     };
-    let sid = id_claims
-        .as_ref()
-        .and_then(|c| c.get("sid"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
+    let (id_claims, sid) = match id_claims {
+        Some(verified) => (Some(verified.user), verified.sid),
+        None => (None, None),
+    };
     let user = crate::oauth::userinfo::resolve(
         &state.http,
         state.endpoints.userinfo.as_ref(),
@@ -266,6 +265,7 @@ async fn complete(
         ends_at: now().saturating_add(absolute),
         sub,
         sid,
+        id_token: crate::oauth::logout::hint_to_keep(state, tokens.id_token),
     };
     // Session fixation: a new id for the authenticated session.
     session.cycle_id().await?;

@@ -61,6 +61,8 @@ pub struct Endpoints {
     pub userinfo: Option<Url>,
     /// OIDC Discovery §3 `jwks_uri`: the keys that sign ID Tokens.
     pub jwks: Option<Url>,
+    /// RP-Initiated Logout 1.0 `end_session_endpoint`, as the browser reaches it.
+    pub end_session: Option<Url>,
     /// The issuer ID Tokens must name exactly (OIDC Core §3.1.3.7 step 2): the
     /// metadata's `issuer` (none without discovery: ID Tokens are then refused).
     pub issuer: Option<String>,
@@ -114,6 +116,7 @@ impl Endpoints {
                     revoke: metadata.revocation_endpoint,
                     userinfo: metadata.userinfo_endpoint,
                     jwks: metadata.jwks_uri,
+                    end_session: metadata.end_session_endpoint,
                     issuer: Some(metadata.issuer),
                     health,
                 }
@@ -133,6 +136,7 @@ impl Endpoints {
                     revoke: None,
                     userinfo: None,
                     jwks: None,
+                    end_session: None,
                     issuer: None,
                 }
             }
@@ -156,6 +160,9 @@ impl Endpoints {
         if let Some(public) = &config.public_issuer {
             // The browser reaches the provider under another origin (docker compose).
             endpoints.authorize = with_origin(&endpoints.authorize, public)?;
+            if let Some(url) = &endpoints.end_session {
+                endpoints.end_session = Some(with_origin(url, public)?);
+            }
         }
         Ok(endpoints)
     }

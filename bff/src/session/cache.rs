@@ -185,6 +185,7 @@ mod tests {
             ends_at: 0,
             sub: None,
             sid: None,
+            id_token: None,
         })
     }
 

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 
-use super::store::{Backend, Store};
+use super::store::{Backend, Store, backend_error};
 
 /// Whose sessions.
 #[derive(Debug, Clone, Copy)]
@@ -23,19 +23,25 @@ pub enum Owner<'a> {
     ProviderSession(&'a str),
 }
 
+/// `latchkey-bff:<kind>:<hex>`, `hex` the first 128 bits of SHA-256(`a` NUL `b`): a store
+/// key naming an identifier without holding it.
+pub(super) fn hashed_name(kind: &str, a: &str, b: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(a.as_bytes())
+        .chain_update([0])
+        .chain_update(b.as_bytes())
+        .finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("latchkey-bff:{kind}:{hex}")
+}
+
 impl Owner<'_> {
     fn index_name(self) -> String {
         let (kind, value) = match self {
             Owner::Subject(sub) => ("user", sub),
             Owner::ProviderSession(sid) => ("sid", sid),
         };
-        let digest = Sha256::new()
-            .chain_update(kind.as_bytes())
-            .chain_update([0])
-            .chain_update(value.as_bytes())
-            .finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        format!("latchkey-bff:{kind}:{hex}")
+        hashed_name(kind, kind, value)
     }
 }
 
@@ -47,10 +53,6 @@ const TAKE_SCRIPT: &str = "local m = redis.call('zrangebyscore', KEYS[1], '(' ..
 
 const REMOVE_SCRIPT: &str = "redis.call('zrem', KEYS[1], ARGV[1]) \
      if redis.call('zcard', KEYS[1]) == 0 then redis.call('del', KEYS[1]) end return 1";
-
-fn backend_error(e: &fred::error::Error) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
-}
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

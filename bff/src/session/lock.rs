@@ -10,7 +10,7 @@ use fred::prelude::{Expiration, KeysInterface, LuaInterface, SetOptions};
 use tower_sessions::session::Id;
 use tower_sessions::session_store;
 
-use super::store::{Backend, Store};
+use super::store::{Backend, Store, backend_error};
 
 pub(super) type MemoryLocks = Arc<Mutex<HashMap<Id, Arc<tokio::sync::Mutex<()>>>>>;
 
@@ -25,10 +25,6 @@ pub enum LockGuard {
 const LOCK_TTL_MS: i64 = 15_000;
 
 const UNLOCK_SCRIPT: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
-fn backend_error(e: &fred::error::Error) -> session_store::Error {
-    session_store::Error::Backend(e.to_string())
-}
 
 impl Store {
     /// Takes the refresh lock of one session, waiting at most `wait`.

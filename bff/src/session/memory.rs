@@ -36,6 +36,8 @@ struct Inner {
     login_count: usize,
     /// Index name → storage id → expiry (unix seconds).
     index: HashMap<String, HashMap<Id, i64>>,
+    /// Used logout-token ids ([`super::replay`]) → expiry (unix seconds).
+    used: HashMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +79,7 @@ impl Inner {
             members.retain(|_, until| *until > unix);
             !members.is_empty()
         });
+        self.used.retain(|_, until| *until > unix);
         dead.len()
     }
 
@@ -175,6 +178,28 @@ impl MemoryStore {
                 inner.index.remove(name);
             }
         }
+    }
+
+    /// Records `name` until `until` (unix seconds): `Some(true)` the first time,
+    /// `Some(false)` while it is remembered, `None` when `max` live names are held.
+    pub fn remember(&self, name: String, until: i64, max: usize) -> Option<bool> {
+        let mut inner = self.lock();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if inner.used.get(&name).is_some_and(|u| *u > now) {
+            return Some(false);
+        }
+        if inner.used.len() >= max {
+            inner.used.retain(|_, u| *u > now);
+            if inner.used.len() >= max {
+                return None;
+            }
+        }
+        inner.used.insert(name, until);
+        Some(true)
+    }
+
+    pub fn forget(&self, name: &str) {
+        self.lock().used.remove(name);
     }
 
     /// Removes the index and returns its live members.

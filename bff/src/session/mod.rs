@@ -7,6 +7,7 @@ pub mod index;
 pub mod lock;
 pub mod memory;
 pub mod record;
+pub mod replay;
 pub mod store;
 pub mod ticket;
 pub mod tracking;

@@ -13,7 +13,7 @@ use tower_sessions::session_store::SessionStore;
 use super::store::Store;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::state::SharedState;
 
 /// The one key under which the record's data lives.
@@ -48,6 +48,10 @@ pub struct SessionData {
     /// The provider's session id (ID Token `sid`, OIDC Back-Channel Logout §2.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The login's ID Token, kept only for RP-Initiated Logout's `id_token_hint` (when
+    /// the provider has an `end_session_endpoint` and `--provider-logout` is on).
+    #[serde(rename = "idt", default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<IdToken>,
 }
 
 pub fn now() -> i64 {

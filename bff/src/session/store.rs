@@ -44,6 +44,11 @@ pub struct Store {
     pub(super) cache: Arc<NearCache>,
 }
 
+/// A Redis failure as the store's error.
+pub(super) fn backend_error(e: &fred::error::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
 pub(super) fn timeout_error() -> session_store::Error {
     session_store::Error::Backend("session store timed out".into())
 }

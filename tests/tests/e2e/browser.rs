@@ -16,7 +16,7 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
-fn location(response: &reqwest::Response, base: &str) -> Url {
+pub fn location(response: &reqwest::Response, base: &str) -> Url {
     let value = response
         .headers()
         .get(LOCATION)

@@ -200,6 +200,8 @@ pub struct BffOptions {
     pub upstream: Option<String>,
     pub skew: u64,
     pub redis_timeout_ms: Option<u64>,
+    /// `--listen` (default `127.0.0.1:0`): a provider that must know the BFF's URL first.
+    pub listen: Option<String>,
     pub extra_args: Vec<String>,
 }
 
@@ -219,7 +221,9 @@ impl Bff {
         let mut command = Command::new(binary("bff"));
         command
             .env_remove("REDIS_URL")
-            .args(["--listen", "127.0.0.1:0", "--issuer", issuer])
+            .arg("--listen")
+            .arg(options.listen.as_deref().unwrap_or("127.0.0.1:0"))
+            .args(["--issuer", issuer])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
             .args([
                 "--redirect-uri",
@@ -275,6 +279,14 @@ impl Bff {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmRSS")
     }
+}
+
+/// A port free right now on 127.0.0.1 (for a process that must be told its port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }
 
 /// Serves `router` on 127.0.0.1:0; returns its base URL.

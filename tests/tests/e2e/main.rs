@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod authlib_rp;
+mod backchannel;
 mod browser;
 mod chrome;
 mod compose;
@@ -12,6 +13,7 @@ mod flows;
 mod harness;
 mod memory_bounds;
 mod near_cache;
+mod oidc_provider;
 mod poll;
 mod proxy_edges;
 mod recorder;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use jsonwebtoken::{EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use super::*;
@@ -52,7 +52,7 @@ fn check(token: &str) -> Result<Value, Invalid> {
         client_id: CLIENT,
         nonce: Some(NONCE),
     };
-    validate(token, &keys(), &expected, now())
+    validate(token, &keys(), &expected, now()).map(|v| v.user)
 }
 
 fn refused(claims: &Value, why: &str) {
@@ -71,6 +71,23 @@ fn valid_rs256_and_es256_tokens_give_minimal_claims() {
         json!({"sub": "42", "preferred_username": "alice", "email": "alice@example.test"})
     );
     assert_eq!(check(&sign_es(&claims())).unwrap()["sub"], "42");
+}
+
+#[test]
+fn sid_is_kept_apart_from_the_user_claims() {
+    let mut c = claims();
+    c["sid"] = json!("op-session-1");
+    let expected = Expected {
+        issuer: ISSUER,
+        client_id: CLIENT,
+        nonce: Some(NONCE),
+    };
+    let verified = validate(&sign_rs(&c, Some("test-rsa")), &keys(), &expected, now()).unwrap();
+    assert_eq!(verified.sid.as_deref(), Some("op-session-1"));
+    assert!(verified.user.get("sid").is_none(), "{:?}", verified.user);
+    c["sid"] = json!("x".repeat(300));
+    let verified = validate(&sign_rs(&c, Some("test-rsa")), &keys(), &expected, now()).unwrap();
+    assert_eq!(verified.sid, None, "an oversized sid is not kept");
 }
 
 #[test]

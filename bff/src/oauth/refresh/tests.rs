@@ -40,6 +40,7 @@ fn data(expires_in: i64) -> SessionData {
         ends_at: now() + 3600,
         sub: Some("1".into()),
         sid: None,
+        id_token: None,
     }
 }
 
