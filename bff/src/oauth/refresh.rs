@@ -152,7 +152,9 @@ where
                     tracing::warn!(%reason, "refresh failed; the current token is still valid");
                     Ok(fresh)
                 } else {
-                    Err(Error::BadGateway(format!("refresh failed: {reason}")))
+                    // Transient (provider down, restarting, its database away): the
+                    // session stays, the browser retries (the chaos soak's bar: 503 only).
+                    Err(Error::ProviderUnavailable(format!("refresh failed: {reason}")))
                 }
             }
         }

@@ -3,9 +3,11 @@
 
 mod browser;
 mod chrome;
+mod cluster;
 mod compose;
 mod demo_process;
 mod expiry;
+mod failover;
 mod flows;
 mod harness;
 mod memory_bounds;
@@ -15,7 +17,9 @@ mod proxy_edges;
 mod recorder;
 mod redis;
 mod redis_down;
+mod redis_topology;
 mod refresh;
+mod sentinel;
 mod sessions;
 mod spa;
 mod spa_steps;
