@@ -13,7 +13,12 @@ fn every_reading(p: &str) -> String {
         bytes = percent_encoding::percent_decode(&bytes).collect();
     }
     let mut s = String::from_utf8_lossy(&bytes).into_owned();
-    for (from, to) in [("\u{FF0E}", "."), ("\u{2024}", "."), ("\u{FE52}", "."), ("\\", "/")] {
+    for (from, to) in [
+        ("\u{FF0E}", "."),
+        ("\u{2024}", "."),
+        ("\u{FE52}", "."),
+        ("\\", "/"),
+    ] {
         s = s.replace(from, to);
     }
     s.replace('\u{FFFD}', ".")
@@ -36,7 +41,9 @@ fn stays_under(p: &str, base: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let (rest, query) = match text.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (text, None),
@@ -55,6 +62,9 @@ fuzz_target!(|data: &[u8]| {
             Some("svc.example") => "/svc-base",
             other => panic!("forwarded to another host: {other:?}"),
         };
-        assert!(stays_under(target.path(), base), "{rest:?} → {target} escapes {base}");
+        assert!(
+            stays_under(target.path(), base),
+            "{rest:?} → {target} escapes {base}"
+        );
     }
 });

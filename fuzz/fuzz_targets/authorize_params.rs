@@ -15,7 +15,9 @@ const REGISTERED: [&str; 3] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(params) = Params::parse(data) else { return };
+    let Ok(params) = Params::parse(data) else {
+        return;
+    };
     let registered: Vec<String> = REGISTERED.iter().map(|s| (*s).to_owned()).collect();
     if let Some(scope) = params.get("scope") {
         let _ = Scopes::parse(scope);

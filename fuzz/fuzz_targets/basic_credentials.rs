@@ -7,13 +7,20 @@ use latchkey_provider::params::Params;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(header) = std::str::from_utf8(data) else { return };
+    let Ok(header) = std::str::from_utf8(data) else {
+        return;
+    };
     let none = Params::default();
     let body = Params::parse(b"client_id=bff&grant_type=refresh_token").unwrap_or_default();
     for params in [&none, &body] {
         if let Ok(creds) = credentials(Some(header), params) {
             assert!(!creds.client_id.contains('\0'));
-            assert!(creds.secret.as_ref().is_none_or(|s| !s.expose().contains('\0')));
+            assert!(
+                creds
+                    .secret
+                    .as_ref()
+                    .is_none_or(|s| !s.expose().contains('\0'))
+            );
         }
     }
 });

@@ -12,7 +12,9 @@ const EC_PEM: &str = include_str!("../../bff/tests/fixtures/id_token_test_ec.pem
 const JWKS: &str = include_str!("../../bff/tests/fixtures/id_token_test_jwks.json");
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let keys = parse_jwks(&serde_json::from_str(JWKS).unwrap());
     let token = if mode % 2 == 0 {
         match std::str::from_utf8(rest) {
@@ -20,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     } else {
-        let Ok(claims) = serde_json::from_slice::<serde_json::Value>(rest) else { return };
+        let Ok(claims) = serde_json::from_slice::<serde_json::Value>(rest) else {
+            return;
+        };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some("test-ec".into());
         let key = EncodingKey::from_ec_pem(EC_PEM.as_bytes()).unwrap();
@@ -36,7 +40,9 @@ fuzz_target!(|data: &[u8]| {
         let claims = token.split('.').nth(1).unwrap();
         use base64::Engine as _;
         let claims: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap(),
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(claims["iss"], "http://127.0.0.1:8000/o");

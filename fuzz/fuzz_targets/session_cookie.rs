@@ -20,10 +20,15 @@ fuzz_target!(|data: &[u8]| {
             request = request.header(header::COOKIE, value);
         }
     }
-    let Ok(request) = request.body(Body::empty()) else { return };
+    let Ok(request) = request.body(Body::empty()) else {
+        return;
+    };
     let count = cookies::count(request.headers(), NAME);
     if let Some(ticket) = fast::ticket(&request, NAME) {
-        assert_eq!(count, 1, "fast path found one session cookie, the slow path {count}");
+        assert_eq!(
+            count, 1,
+            "fast path found one session cookie, the slow path {count}"
+        );
         let _ = ticket;
     }
     if let Ok(text) = std::str::from_utf8(data) {

@@ -17,7 +17,12 @@ fuzz_target!(|data: &[u8]| {
             names.dedup();
             assert_eq!(before, names.len(), "a repeated parameter was accepted");
         }
-        Err(ParamsError::Duplicate(_) | ParamsError::TooLong(_) | ParamsError::TooMany | ParamsError::Nul(_)) => {}
+        Err(
+            ParamsError::Duplicate(_)
+            | ParamsError::TooLong(_)
+            | ParamsError::TooMany
+            | ParamsError::Nul(_),
+        ) => {}
     }
 });
 

@@ -37,7 +37,9 @@ fn without_port(uri: &str) -> Option<(&str, &str)> {
 
 fn is_loopback_literal(host: &str) -> bool {
     if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return v6.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     }
     host.parse::<std::net::Ipv4Addr>()
         .is_ok_and(|ip| ip.is_loopback())
@@ -116,8 +118,16 @@ mod tests {
     /// into the registered loopback URI; only the port may differ.
     #[test]
     fn loopback_port_is_the_only_thing_that_may_differ() {
-        let reg = vec!["http://127.0.0.1/native".to_owned(), "http://[::1]:8/cb".to_owned()];
-        for ok in ["http://127.0.0.1:1/native", "http://127.0.0.1/native", "http://[::1]/cb", "http://[::1]:65535/cb"] {
+        let reg = vec![
+            "http://127.0.0.1/native".to_owned(),
+            "http://[::1]:8/cb".to_owned(),
+        ];
+        for ok in [
+            "http://127.0.0.1:1/native",
+            "http://127.0.0.1/native",
+            "http://[::1]/cb",
+            "http://[::1]:65535/cb",
+        ] {
             assert!(is_registered(ok, &reg), "{ok}");
         }
         for bad in [

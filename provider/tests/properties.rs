@@ -38,7 +38,8 @@ impl Registered {
     }
 
     fn loopback_ip(&self) -> bool {
-        self.scheme == "http" && matches!(self.host, "127.0.0.1" | "[::1]")
+        // Any 127.0.0.0/8 literal is a loopback IP (RFC 8252 §7.3 allows any port there).
+        self.scheme == "http" && matches!(self.host, "127.0.0.1" | "127.0.0.2" | "[::1]")
     }
 
     /// The oracle: `candidate` is this URI with another (or no) port.
@@ -138,7 +139,11 @@ fn apply(reg: &Registered, edit: &Edit) -> String {
             let (a, b) = uri.split_at(j);
             let mut chars = b.chars();
             let first = chars.next().map(|c| c.to_ascii_uppercase());
-            format!("{a}{}{}", first.map(String::from).unwrap_or_default(), chars.as_str())
+            format!(
+                "{a}{}{}",
+                first.map(String::from).unwrap_or_default(),
+                chars.as_str()
+            )
         }
         Edit::Encode(i) => {
             let j = at(*i);

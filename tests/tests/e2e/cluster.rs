@@ -62,7 +62,9 @@ async fn cluster_sessions_refresh_failover_and_sign_out_everywhere() {
         }
     }
     let keys = key_map(&cluster).await;
-    loud(&format!("cluster: keys per master after three logins: {keys:?}"));
+    loud(&format!(
+        "cluster: keys per master after three logins: {keys:?}"
+    ));
     let sessions: usize = keys
         .values()
         .map(|k| k.iter().filter(|k| is_session_key(k)).count())
@@ -96,12 +98,16 @@ async fn cluster_sessions_refresh_failover_and_sign_out_everywhere() {
         .iter()
         .map(|c| Probe::start(&[a.url.as_str(), b.url.as_str()], c, 2))
         .collect();
-    let promoted = eventually(Duration::from_secs(30), "the replica to take over", || async {
-        cli(heir, &["ROLE"])
-            .await
-            .starts_with("master")
-            .then(|| killed.elapsed())
-    })
+    let promoted = eventually(
+        Duration::from_secs(30),
+        "the replica to take over",
+        || async {
+            cli(heir, &["ROLE"])
+                .await
+                .starts_with("master")
+                .then(|| killed.elapsed())
+        },
+    )
     .await;
     let recovered = eventually(
         Duration::from_secs(30),
@@ -143,11 +149,17 @@ async fn cluster_sessions_refresh_failover_and_sign_out_everywhere() {
     until_token_expired(&client, &a.url).await;
     let before = counter.refreshes();
     fifty_parallel(&[&a, &b], &first, &echo, "after").await;
-    assert_eq!(counter.refreshes() - before, 1, "one refresh after the failover");
+    assert_eq!(
+        counter.refreshes() - before,
+        1,
+        "one refresh after the failover"
+    );
 
     // A logout on A reaches B's near cache (tracking on every node, the new master too).
     let seen = logout_reaches(&a, &second, false, &b, &second).await;
-    loud(&format!("cluster: a logout on A refused by B after {seen:?}"));
+    loud(&format!(
+        "cluster: a logout on A refused by B after {seen:?}"
+    ));
     assert!(seen < Duration::from_secs(1), "took {seen:?}");
 
     // Sign out everywhere from the first session on B: the third, warm on A, ends too.

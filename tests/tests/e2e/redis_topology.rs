@@ -80,9 +80,11 @@ impl Node {
             .kill_on_drop(true)
             .spawn()
             .expect("start redis-server");
-        eventually(Duration::from_secs(10), "redis-server to answer", || async {
-            (cli(port, &["PING"]).await == "PONG").then_some(())
-        })
+        eventually(
+            Duration::from_secs(10),
+            "redis-server to answer",
+            || async { (cli(port, &["PING"]).await == "PONG").then_some(()) },
+        )
         .await;
         Self { port, child }
     }
@@ -106,11 +108,15 @@ fn args(port: u16, extra: &[&str]) -> Vec<String> {
 /// Waits until the replica at `replica` has everything its master at `master` wrote
 /// (replication offsets equal), so a failover loses nothing the test relies on.
 pub async fn replicated(master: u16, replica: u16) {
-    eventually(Duration::from_secs(10), "the replica to catch up", || async {
-        let m = info_field(master, "replication", "master_repl_offset").await?;
-        let r = info_field(replica, "replication", "slave_repl_offset").await?;
-        (m == r).then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the replica to catch up",
+        || async {
+            let m = info_field(master, "replication", "master_repl_offset").await?;
+            let r = info_field(replica, "replication", "slave_repl_offset").await?;
+            (m == r).then_some(())
+        },
+    )
     .await;
 }
 

@@ -17,8 +17,7 @@ const ACCESS_TOKEN_SECONDS: u64 = 4;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sentinel_failover_serves_the_same_session_and_never_logs_out() {
-    if !redis_topology::available("sentinel_failover_serves_the_same_session_and_never_logs_out")
-    {
+    if !redis_topology::available("sentinel_failover_serves_the_same_session_and_never_logs_out") {
         return;
     }
     let mut set = SentinelSet::start().await;
@@ -53,9 +52,7 @@ async fn sentinel_failover_serves_the_same_session_and_never_logs_out() {
     let promoted = eventually(
         Duration::from_secs(30),
         "the Sentinels to promote the replica",
-        || async {
-            (set.master_port().await == Some(set.replica.port)).then(|| killed.elapsed())
-        },
+        || async { (set.master_port().await == Some(set.replica.port)).then(|| killed.elapsed()) },
     )
     .await;
     let recovered = eventually(
@@ -86,7 +83,11 @@ async fn sentinel_failover_serves_the_same_session_and_never_logs_out() {
         1,
         "one refresh at the provider during the failover"
     );
-    assert_eq!(bearers(&echo, "/probe/").len(), 1, "every 200 used that one token");
+    assert_eq!(
+        bearers(&echo, "/probe/").len(),
+        1,
+        "every 200 used that one token"
+    );
     for bff in [&a, &b] {
         assert_eq!(session_status(bff, &cookie).await, 200, "the same session");
     }

@@ -54,10 +54,7 @@ impl Balancer {
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self {
-            retried,
-            failed,
-        }
+        Self { retried, failed }
     }
 }
 

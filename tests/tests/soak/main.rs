@@ -237,7 +237,11 @@ async fn chaos_soak_loses_no_session() {
     loud(&report);
     assert!(stats.logouts.is_empty(), "logouts: {:?}", stats.logouts);
     assert_eq!(revoked, 0, "refresh families revoked at the provider");
-    assert!(stats.bad_5xx.is_empty(), "5xx other than 503: {:?}", stats.bad_5xx);
+    assert!(
+        stats.bad_5xx.is_empty(),
+        "5xx other than 503: {:?}",
+        stats.bad_5xx
+    );
     assert!(dead.is_empty(), "sessions dead at the end: {dead:?}");
     assert!(requests > 0);
     drop((redis, postgres, providers, bffs));

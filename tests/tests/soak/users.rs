@@ -60,7 +60,12 @@ fn client() -> &'static reqwest::Client {
 
 /// `GET {replica}{path}` with the cookie; on a transport error, the other replica.
 /// Returns (status, body, failed over); status 0 when neither answered.
-pub async fn call(replicas: &[String; 2], first: usize, cookie: &str, path: &str) -> (u16, String, bool) {
+pub async fn call(
+    replicas: &[String; 2],
+    first: usize,
+    cookie: &str,
+    path: &str,
+) -> (u16, String, bool) {
     for attempt in 0..2 {
         let url = format!("{}{path}", replicas[(first + attempt) % 2]);
         let sent = client()
@@ -103,7 +108,8 @@ pub async fn run(
                 s.logouts.push((i, at, body.clone()));
             }
             if (500..600).contains(&status) && status != 503 || status == 0 {
-                s.bad_5xx.push((i, at, status, body.chars().take(200).collect()));
+                s.bad_5xx
+                    .push((i, at, status, body.chars().take(200).collect()));
             }
             status == 401
         };
