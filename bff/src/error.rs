@@ -28,6 +28,10 @@ pub enum Error {
     /// The session store did not answer in time (or at all).
     #[error("session store unavailable: {0}")]
     StoreUnavailable(String),
+    /// The provider did not answer a refresh usably (down, restarting, overloaded): the
+    /// session is kept and the browser may retry (`503` + `Retry-After`).
+    #[error("provider unavailable: {0}")]
+    ProviderUnavailable(String),
     /// The provider or an upstream failed in a way the browser cannot fix.
     #[error("bad gateway: {0}")]
     BadGateway(String),
@@ -77,7 +81,10 @@ fn json_error(status: StatusCode, body: serde_json::Value) -> Response {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
-            Error::StoreUnavailable(_) | Error::BadGateway(_) | Error::Internal(_) => {
+            Error::StoreUnavailable(_)
+            | Error::ProviderUnavailable(_)
+            | Error::BadGateway(_)
+            | Error::Internal(_) => {
                 tracing::warn!(error = %self, "request failed");
             }
             _ => tracing::debug!(error = %self, "request refused"),
@@ -108,6 +115,16 @@ impl IntoResponse for Error {
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "session_store_unavailable"}),
             ),
+            Error::ProviderUnavailable(_) => {
+                let mut response = json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": "provider_unavailable"}),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
             Error::BadGateway(_) => {
                 json_error(StatusCode::BAD_GATEWAY, json!({"error": "bad_gateway"}))
             }

@@ -12,24 +12,37 @@ pub fn is_registered(requested: &str, registered: &[String]) -> bool {
         .any(|r| r == requested || same_loopback_ignoring_port(requested, r))
 }
 
+/// Both are `http://` URIs on the same loopback IP literal, byte-equal once the port of
+/// the authority is taken out. Compared as text, not as parsed URLs: a parser folds
+/// `HTTP://`, `127.1`, `/a/../cb` or `%2e` into the registered URI, and exact matching
+/// means none of those may pass (RFC 9700 §4.1.3; only the port may vary, RFC 8252 §7.3).
 fn same_loopback_ignoring_port(a: &str, b: &str) -> bool {
-    let (Ok(a), Ok(b)) = (Url::parse(a), Url::parse(b)) else {
-        return false;
+    match (without_port(a), without_port(b)) {
+        (Some(a), Some(b)) => a == b && is_loopback_literal(a.0),
+        _ => false,
+    }
+}
+
+/// `http://HOST[:PORT]REST` → `(HOST, REST)`; `None` for any other shape.
+fn without_port(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = match authority.rfind(':') {
+        Some(i) if authority[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &authority[..i],
+        _ => authority,
     };
-    let loopback = |u: &Url| {
-        u.scheme() == "http" && matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-                && u.scheme() == "http"
-    };
-    loopback(&a)
-        && loopback(&b)
-        && a.host() == b.host()
-        && a.path() == b.path()
-        && a.query() == b.query()
-        && a.fragment().is_none()
-        && b.fragment().is_none()
-        && a.username().is_empty()
-        && a.password().is_none()
+    Some((host, tail))
+}
+
+fn is_loopback_literal(host: &str) -> bool {
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    }
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks an operator-supplied redirect URI: absolute, no fragment (RFC 6749
@@ -99,6 +112,38 @@ mod tests {
         assert!(is_registered("http://127.0.0.1:51234/native", &reg));
         assert!(!is_registered("http://127.0.0.1:51234/native/x", &reg));
         assert!(!is_registered("http://127.0.0.2:51234/native", &reg));
+    }
+
+    /// Found by the property test (tests/properties.rs): a URL parser folded these
+    /// into the registered loopback URI; only the port may differ.
+    #[test]
+    fn loopback_port_is_the_only_thing_that_may_differ() {
+        let reg = vec![
+            "http://127.0.0.1/native".to_owned(),
+            "http://[::1]:8/cb".to_owned(),
+        ];
+        for ok in [
+            "http://127.0.0.1:1/native",
+            "http://127.0.0.1/native",
+            "http://[::1]/cb",
+            "http://[::1]:65535/cb",
+        ] {
+            assert!(is_registered(ok, &reg), "{ok}");
+        }
+        for bad in [
+            "HTTP://127.0.0.1:5/native",
+            "http://127.1:5/native",
+            "http://127.000.000.001:5/native",
+            "http://0x7f.0.0.1:5/native",
+            "http://127.0.0.1:5/x/../native",
+            "http://127.0.0.1:5/%6Eative",
+            "http://127.0.0.1:5/native#f",
+            "http://u@127.0.0.1:5/native",
+            "http://[0:0:0:0:0:0:0:1]:5/cb",
+            "http://127.0.0.1:5:6/native",
+        ] {
+            assert!(!is_registered(bad, &reg), "{bad}");
+        }
     }
 
     #[test]

@@ -84,20 +84,24 @@ where
     }
 }
 
-/// Exactly one session cookie, parsed as a ticket.
-fn ticket(request: &Request, name: &str) -> Option<Id> {
+/// Exactly one session cookie, parsed as a ticket. Public for the property tests and the
+/// fuzz targets (it reads attacker input), not an API.
+#[doc(hidden)]
+pub fn ticket(request: &Request, name: &str) -> Option<Id> {
     let mut found = None;
     for value in request.headers().get_all(header::COOKIE) {
         let Ok(value) = value.to_str() else { continue };
         for pair in value.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else {
+            let Some((k, v)) = pair.split_once('=') else {
                 continue;
             };
-            if k == name {
+            // Names and values trimmed as the cookie crate (the slow path) trims them, so
+            // both count the same cookies: `s =x; s=y` is two (found by the property test).
+            if k.trim() == name {
                 if found.is_some() {
                     return None; // two: ambiguous, the slow path refuses it
                 }
-                found = Some(v);
+                found = Some(v.trim());
             }
         }
     }
@@ -245,6 +249,10 @@ mod tests {
         assert_eq!(with(&[format!("s={id}; s={id}")]), None);
         assert_eq!(with(&[format!("s={id}"), format!("s={id}")]), None);
         assert_eq!(with(&["s=garbage".to_owned()]), None);
+        // Regression (bff/tests/properties.rs): whitespace around the name is the same
+        // cookie to the cookie crate, so the slow path sees two and refuses both.
+        assert_eq!(with(&[format!("s =\"{id}\"; s={id}")]), None);
+        assert_eq!(with(&[format!(" s = {id} ")]), Some(id));
         assert_eq!(with(&[]), None);
     }
 }

@@ -22,6 +22,25 @@ const LOCK_WAIT: Duration = Duration::from_secs(15);
 /// How often a request waiting on another replica's refresh looks at the record.
 const LOCK_POLL: Duration = Duration::from_millis(5);
 
+/// How long a refreshed pair is retried into a store that is briefly away.
+const STORE_RETRY_FOR: Duration = Duration::from_secs(3);
+
+/// The provider has rotated the refresh token: the new pair exists only here now. A
+/// store that is briefly away (a Redis restart or failover) is retried for a few seconds
+/// rather than dropping the pair — else the next refresh replays the old token.
+async fn store_rotated(session: &Session, data: &SessionData) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + STORE_RETRY_FOR;
+    loop {
+        match session::write(session, data).await {
+            Err(Error::StoreUnavailable(reason)) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%reason, "storing the refreshed tokens failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// What a refresh needs. `provider` performs the refresh grant.
 pub struct Refresher<'a, F> {
     pub store: &'a Store,
@@ -134,7 +153,7 @@ where
                     last_seen: now(),
                     ..fresh
                 };
-                session::write(session, &updated).await?;
+                store_rotated(session, &updated).await?;
                 tracing::info!("access token refreshed");
                 Ok(updated)
             }
@@ -152,7 +171,11 @@ where
                     tracing::warn!(%reason, "refresh failed; the current token is still valid");
                     Ok(fresh)
                 } else {
-                    Err(Error::BadGateway(format!("refresh failed: {reason}")))
+                    // Transient (provider down, restarting, its database away): the
+                    // session stays, the browser retries (the chaos soak's bar: 503 only).
+                    Err(Error::ProviderUnavailable(format!(
+                        "refresh failed: {reason}"
+                    )))
                 }
             }
         }

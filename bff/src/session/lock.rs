@@ -20,9 +20,16 @@ pub enum LockGuard {
     Redis { key: String, token: String },
 }
 
-/// Refresh-lock lifetime: longer than a provider call (8 s) plus the session write, so
-/// the lock cannot lapse under a live holder; short enough that a crashed holder frees it.
-const LOCK_TTL_MS: i64 = 15_000;
+/// Refresh-lock lifetime: shorter than the provider's refresh grace window (10 s by
+/// default, `--refresh-token-grace-period-seconds`). A holder that dies (`kill -9`, or its
+/// session write lost to a Redis restart) after the provider rotated the token leaves the
+/// new pair nowhere; the next holder replays the old refresh token, and only inside the
+/// window does that get the same pair back instead of revoking the family (RFC 9700
+/// §4.14.2). At 15 s the chaos soak logged users out. A live holder outlasting the lock
+/// (a slow provider) is safe for the same reason: the overlapping refresh is a retry.
+pub const LOCK_TTL_MS: i64 = 5_000;
+/// The bundled provider's default grace window, in ms: the lock must lapse inside it.
+const _: () = assert!(LOCK_TTL_MS < 10_000);
 
 const UNLOCK_SCRIPT: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 

@@ -51,14 +51,25 @@ pub async fn login(client: &reqwest::Client, bff: &Bff, return_to: &str) -> reqw
 /// The whole login up to the BFF callback, not sent: its URL (the login cookie is in
 /// `client`'s jar).
 pub async fn callback_url(client: &reqwest::Client, bff: &Bff, return_to: &str) -> String {
+    callback_url_as(client, &bff.url, USERNAME, PASSWORD, return_to).await
+}
+
+/// [`callback_url`] for any user, through the BFF at `bff_url`.
+pub async fn callback_url_as(
+    client: &reqwest::Client,
+    bff_url: &str,
+    username: &str,
+    password: &str,
+    return_to: &str,
+) -> String {
     let response = client
-        .get(format!("{}/auth/login", bff.url))
+        .get(format!("{bff_url}/auth/login"))
         .query(&[("return_to", return_to)])
         .send()
         .await
         .expect("login");
     assert!(response.status().is_redirection(), "GET /auth/login");
-    let authorize = location(&response, &bff.url);
+    let authorize = location(&response, bff_url);
     let query: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
     for key in [
         "state",
@@ -105,8 +116,8 @@ pub async fn callback_url(client: &reqwest::Client, bff: &Bff, return_to: &str) 
         .post(login_page.clone())
         .header("origin", login_page.origin().ascii_serialization())
         .form(&[
-            ("username", USERNAME),
-            ("password", PASSWORD),
+            ("username", username),
+            ("password", password),
             ("next", next.as_str()),
             ("csrfmiddlewaretoken", token.as_str()),
         ])
@@ -131,8 +142,7 @@ pub async fn callback_url(client: &reqwest::Client, bff: &Bff, return_to: &str) 
     let redirect = location(&response, authorize_again.as_str());
     // The registered redirect URI names localhost:3000; this BFF runs on a free port.
     format!(
-        "{}/auth/callback?{}",
-        bff.url,
+        "{bff_url}/auth/callback?{}",
         redirect.query().unwrap_or_default()
     )
 }
