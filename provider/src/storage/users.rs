@@ -169,7 +169,7 @@ impl Db {
 /// deleted, and device requests they approved but the device has not redeemed
 /// (so reactivating the user brings none of them back).
 /// First, the back-channel logout notifications of the sessions that end.
-fn sign_out_statements(user_id: &str) -> [Stmt; 5] {
+fn sign_out_statements(user_id: &str) -> [Stmt; 6] {
     [
         super::oidc::enqueue_user_logout(user_id),
         Stmt::new(
