@@ -140,13 +140,7 @@ fn spawn_bff(
 ) -> JoinHandle<anyhow::Result<()>> {
     let stop = stop.clone();
     tokio::spawn(async move {
-        let result = axum::serve(
-            listener,
-            latchkey_bff::router(state)
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop.wait())
-        .await;
+        let result = latchkey_bff::http::serve::serve_until(state, listener, stop.wait()).await;
         stop.trigger();
         Ok(result?)
     })

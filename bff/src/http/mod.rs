@@ -10,8 +10,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod fast;
 pub mod rate_limit;
-
-use std::net::SocketAddr;
+pub mod serve;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -140,10 +139,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
         }))
-        // Outermost: a warm session's `/api/*` request skips everything above.
-        .layer(fast::FastApiLayer {
-            state: state.clone(),
-        })
+        // The `/api/*` fast path sits in front of this router, not in it: see `serve::app`.
         .with_state(state)
 }
 
@@ -181,16 +177,9 @@ pub async fn serve_state(state: SharedState, listener: TcpListener) -> anyhow::R
 
 /// The main listener only (the other cores' listeners when `--runtime per-core`).
 pub async fn serve_api(state: SharedState, listener: TcpListener) -> anyhow::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    Ok(())
+    serve::serve_until(state, listener, shutdown_signal()).await
 }
 
-/// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

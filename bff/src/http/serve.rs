@@ -1,0 +1,91 @@
+//! The accept loop: each connection goes to hyper (HTTP/1.1, or HTTP/2 with prior
+//! knowledge) with the `/api/*` fast path in front of the router, so a warm request never
+//! pays for route matching, the router's boxed services or `axum::serve`'s per-request
+//! wrapping. Sockets get `TCP_NODELAY`; the peer address rides along as axum's
+//! [`ConnectInfo`] (the login rate limit and `X-Forwarded-For` need it).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tower::{Layer, ServiceExt};
+
+use super::fast::{FastApi, FastApiLayer};
+use crate::state::SharedState;
+
+/// How long open connections may take to finish their requests after a stop signal.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The whole application as one service: the fast path, then the router.
+pub fn app(state: SharedState) -> FastApi<Router> {
+    FastApiLayer {
+        state: state.clone(),
+    }
+    .layer(super::router(state))
+}
+
+/// Serves `state`'s application on `listener` until `stop` resolves, then lets the open
+/// connections finish (up to [`DRAIN`]).
+pub async fn serve_until(
+    state: SharedState,
+    listener: TcpListener,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let app = app(state);
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // EMFILE and friends: back off instead of spinning on the error.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            call(app.clone(), request)
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the drain period; closing them");
+    }
+    Ok(())
+}
+
+async fn call(
+    app: FastApi<Router>,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response, Infallible> {
+    app.oneshot(request).await
+}
