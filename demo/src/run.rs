@@ -142,6 +142,6 @@ fn spawn_bff(
     tokio::spawn(async move {
         let result = latchkey_bff::http::serve::serve_until(state, listener, stop.wait()).await;
         stop.trigger();
-        Ok(result?)
+        result
     })
 }

@@ -169,7 +169,7 @@ proptest! {
     ) {
         let candidate = apply(&reg, &edit);
         let registered = vec![decoy.uri(), reg.uri()];
-        let expected = registered.iter().any(|r| *r == candidate)
+        let expected = registered.contains(&candidate)
             || [&decoy, &reg]
                 .iter()
                 .any(|r| r.loopback_ip() && r.same_but_port(&candidate));

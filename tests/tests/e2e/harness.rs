@@ -126,6 +126,21 @@ impl Provider {
         refresh_token_seconds: u64,
         serve_args: &[&str],
     ) -> Self {
+        Self::start_configured(access_token_seconds, refresh_token_seconds, serve_args, &[]).await
+    }
+
+    /// [`Provider::start`] whose BFF app is registered with more `createapplication` flags
+    /// (e.g. `--backchannel-logout-uri`).
+    pub async fn start_with_app_args(app_args: &[&str]) -> Self {
+        Self::start_configured(3600, 86_400, &[], app_args).await
+    }
+
+    async fn start_configured(
+        access_token_seconds: u64,
+        refresh_token_seconds: u64,
+        serve_args: &[&str],
+        app_args: &[&str],
+    ) -> Self {
         let dir = TempDir::new("provider");
         let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.0.display());
         let bin = binary("provider");
@@ -142,9 +157,11 @@ impl Provider {
             "--redirect-uris",
             REGISTERED_REDIRECT,
             "--skip-authorization",
-            "confidential",
-            "authorization-code",
-        ]);
+        ]
+        .into_iter()
+        .chain(app_args.iter().copied())
+        .chain(["confidential", "authorization-code"])
+        .collect::<Vec<_>>());
         let mut child = Command::new(&bin)
             .arg("--database-url")
             .arg(&db)

@@ -17,6 +17,7 @@ mod memory_bounds;
 mod near_cache;
 mod oidc_provider;
 mod poll;
+mod provider_logout;
 mod proxy_edges;
 mod recorder;
 mod redis;

@@ -155,7 +155,7 @@ async fn a_failing_provider_keeps_a_still_valid_token() {
         matches!(refused, Err(Error::ProviderUnavailable(_))),
         "{refused:?}"
     );
-    let response = axum::response::IntoResponse::into_response(refused.unwrap_err());
+    let response = axum::response::IntoResponse::into_response(refused.expect_err("refused"));
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
 }
