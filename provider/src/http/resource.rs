@@ -26,7 +26,14 @@ fn document(server: &AuthServer, resource: String) -> Json<Value> {
     Json(json!({
         "resource": resource,
         "authorization_servers": [server.settings.issuer],
-        "scopes_supported": server.settings.scopes.iter().collect::<Vec<_>>(),
+        // RFC 9728 §2: the scopes that reach this resource; OpenID Connect's are the
+        // authorization server's own (ID Token, UserInfo), not `/api/`'s.
+        "scopes_supported": server
+            .settings
+            .scopes
+            .iter()
+            .filter(|s| !crate::oidc::SCOPES.contains(s))
+            .collect::<Vec<_>>(),
         "bearer_methods_supported": ["header"],
         "resource_name": "Latchkey API",
     }))
