@@ -35,8 +35,8 @@ fuzz_target!(|data: &[u8]| {
         client_id: "bff",
         nonce: Some("n-0S6_WzA2Mj"),
     };
-    if let Ok(user) = validate(&token, &keys, &expected, 1_800_000_000) {
-        assert!(user.is_object());
+    if let Ok(verified) = validate(&token, &keys, &expected, 1_800_000_000) {
+        assert!(verified.user.is_object());
         let claims = token.split('.').nth(1).unwrap();
         use base64::Engine as _;
         let claims: serde_json::Value = serde_json::from_slice(
