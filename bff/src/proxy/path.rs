@@ -46,6 +46,11 @@ fn check_level(s: &str) -> Result<(), Refusal> {
     if s.chars().any(char::is_control) {
         return Err("control character in the path");
     }
+    // U+FFFD is what a lenient decoder makes of an overlong or broken sequence (an
+    // overlong `.` among them): no real API path has one (fuzz target `api_path`).
+    if s.contains('\u{FFFD}') {
+        return Err("replacement character in the path");
+    }
     if s.split('/').any(dot_like) {
         return Err("dot segment in the path");
     }
@@ -101,6 +106,8 @@ mod tests {
             // fuzz/artifacts/api_path/crash-fec73154…: `#` hid `..` from the segment check.
             "svc/..#.%.a /..#.%.%2x",
             "svc/..#x",
+            "\u{FFFD}\u{FFFD}",
+            "a/%EF%BF%BD%EF%BF%BD/b",
             "..",
             "a/../b",
             "./x",
