@@ -26,6 +26,15 @@ pub enum Runtime {
     Multi,
 }
 
+/// What serves HTTP/1.1 on `--listen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// The raw lane for warm `GET`/`HEAD /api/*` requests, hyper for everything else.
+    Raw,
+    /// hyper for every request.
+    Hyper,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SameSite {
     Strict,
@@ -144,6 +153,11 @@ pub struct Config {
     /// `SO_REUSEPORT` listener; `multi`: one multi-thread runtime.
     #[arg(long, env = "BFF_RUNTIME", value_enum, default_value = "per-core")]
     pub runtime: Runtime,
+    /// `raw`: a warm session's plain `GET`/`HEAD /api/*` is proxied without hyper (its
+    /// heads parsed with httparse; everything else, and the connection from then on, goes
+    /// to hyper); `hyper`: hyper serves every request.
+    #[arg(long, env = "BFF_ENGINE", value_enum, default_value = "raw")]
+    pub engine: Engine,
     /// At `/auth/logout`, also end the provider's session: the browser is sent to the
     /// provider's `end_session_endpoint` (OpenID RP-Initiated Logout 1.0) when discovery
     /// found one and the session has an ID Token (scope `openid`).

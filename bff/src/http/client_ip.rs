@@ -35,7 +35,7 @@ impl TrustedProxies {
 }
 
 /// `::ffff:a.b.c.d` is `a.b.c.d`.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         IpAddr::V4(_) => ip,

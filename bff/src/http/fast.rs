@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower::{Layer, Service};
@@ -80,7 +80,12 @@ where
         // formats no span unless asked for (`RUST_LOG=latchkey_bff=debug`).
         let span =
             tracing::debug_span!("api", method = %request.method(), path = %request.uri().path());
-        Box::pin(async move { Ok(api(state, inner, request).await) }.instrument(span))
+        let api = async move { Ok(api(state, inner, request).await) };
+        if span.is_disabled() {
+            Box::pin(api) // no span to enter and leave on every poll
+        } else {
+            Box::pin(api.instrument(span))
+        }
     }
 }
 
@@ -88,8 +93,13 @@ where
 /// fuzz targets (it reads attacker input), not an API.
 #[doc(hidden)]
 pub fn ticket(request: &Request, name: &str) -> Option<Id> {
+    ticket_in(request.headers(), name)
+}
+
+/// [`ticket`] on the fields alone.
+pub(crate) fn ticket_in(headers: &HeaderMap, name: &str) -> Option<Id> {
     let mut found = None;
-    for value in request.headers().get_all(header::COOKIE) {
+    for value in headers.get_all(header::COOKIE) {
         let Ok(value) = value.to_str() else { continue };
         for pair in value.split(';') {
             let Some((k, v)) = pair.split_once('=') else {
@@ -118,9 +128,53 @@ fn needs_slow_path(state: &SharedState, data: &SessionData) -> bool {
     t >= data.ends_at || data.expires_at - skew <= t || t - data.last_seen >= touch
 }
 
+/// What the fast path may do with an `/api/*` request, decided without writing anything.
+pub(crate) enum Plan {
+    /// Forward to `target` with this session's access token.
+    Forward { target: Uri, data: Arc<SessionData> },
+    /// Answer at once: a CSRF, path or route refusal, or the store failing.
+    Answer(Response),
+    /// Leave it to the ordinary route (no session, or one with a write due).
+    Slow,
+}
+
+/// The fast path's checks, in the slow path's order: CSRF, path rules, route table, one
+/// session cookie, a warm session that needs no write. Shared by the hyper lane
+/// ([`FastApi`]) and the raw lane ([`super::raw`]).
+pub(crate) async fn plan(
+    state: &SharedState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Plan {
+    let config = &state.config;
+    if let Err(err) = csrf::check(method, headers, &config.csrf_header, &state.allowed_origins) {
+        return Plan::Answer(err.into_response());
+    }
+    let rest = uri.path()["/api/".len()..].trim_start_matches('/');
+    if let Err(reason) = path::check(rest) {
+        return Plan::Answer(Error::BadRequest(reason).into_response());
+    }
+    let Some(target) = state.routes.target(rest, uri.query()) else {
+        return Plan::Answer(Error::NotFound.into_response());
+    };
+    let Some(ticket) = ticket_in(headers, config.cookie_name()) else {
+        return Plan::Slow;
+    };
+    match state.store.session_data(&ticket).await {
+        Ok(Some(data)) if !needs_slow_path(state, &data) => Plan::Forward { target, data },
+        Ok(_) => Plan::Slow,
+        Err(err) => Plan::Answer(Error::from(err).into_response()),
+    }
+}
+
 /// The headers the general middleware adds to every `/api/*` answer.
-fn finish(mut response: Response) -> Response {
-    let h = response.headers_mut();
+pub(crate) fn finish(mut response: Response) -> Response {
+    finish_headers(response.headers_mut());
+    response
+}
+
+pub(crate) fn finish_headers(h: &mut HeaderMap) {
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -128,7 +182,6 @@ fn finish(mut response: Response) -> Response {
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }
 
 async fn slow<S>(mut inner: S, request: Request) -> Response
@@ -145,36 +198,20 @@ async fn api<S>(state: SharedState, inner: S, request: Request) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let config = &state.config;
-    if let Err(err) = csrf::check(
-        request.method(),
-        request.headers(),
-        &config.csrf_header,
-        &state.allowed_origins,
-    ) {
-        state.metrics.request();
-        return finish(err.into_response());
-    }
-    let rest = request.uri().path()["/api/".len()..].trim_start_matches('/');
-    if let Err(reason) = path::check(rest) {
-        state.metrics.request();
-        return finish(Error::BadRequest(reason).into_response());
-    }
-    let Some(target) = state.routes.target(rest, request.uri().query()) else {
-        state.metrics.request();
-        return finish(Error::NotFound.into_response());
-    };
-    let Some(ticket) = ticket(&request, config.cookie_name()) else {
+    if request.extensions().get::<RejectedToken>().is_some() {
+        // Handed over by the raw lane after an upstream 401: straight to the refresh.
         return slow(inner, request).await;
-    };
-    let data: Arc<SessionData> = match state.store.session_data(&ticket).await {
-        Ok(Some(data)) if !needs_slow_path(&state, &data) => data,
-        Ok(_) => return slow(inner, request).await,
-        Err(err) => {
-            state.metrics.request();
-            return finish(Error::from(err).into_response());
-        }
-    };
+    }
+    let config = &state.config;
+    let (target, data) =
+        match plan(&state, request.method(), request.uri(), request.headers()).await {
+            Plan::Forward { target, data } => (target, data),
+            Plan::Answer(response) => {
+                state.metrics.request();
+                return finish(response);
+            }
+            Plan::Slow => return slow(inner, request).await,
+        };
     state.metrics.request();
     let peer = client_ip::peer(&request);
     let (parts, body) = request.into_parts();

@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod fast;
 pub mod rate_limit;
+pub mod raw;
 pub mod serve;
 
 use axum::Router;

@@ -16,9 +16,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower::{Layer, ServiceExt};
 
 use super::fast::{FastApi, FastApiLayer};
+use super::raw;
+use crate::config::Engine;
 use crate::state::SharedState;
 
 /// How long open connections may take to finish their requests after a stop signal.
@@ -39,9 +42,14 @@ pub async fn serve_until(
     listener: TcpListener,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let app = app(state);
+    let raw_lane = state.config.engine == Engine::Raw;
+    let app = app(state.clone());
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
+    // Raw-lane connections between requests end at a stop; once handed to hyper, its
+    // graceful shutdown applies (each holds a watcher until it ends, so the drain below
+    // waits for both kinds).
+    let (stopping, stop_raw) = watch::channel(false);
     let mut stop = std::pin::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -57,6 +65,21 @@ pub async fn serve_until(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
+        if raw_lane {
+            let handover = raw::Handover {
+                app: app.clone(),
+                builder: builder.clone(),
+                watcher: graceful.watcher(),
+            };
+            tokio::spawn(raw::serve(
+                state.clone(),
+                stream,
+                peer,
+                handover,
+                stop_raw.clone(),
+            ));
+            continue;
+        }
         let app = app.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let mut request = request.map(Body::new);
@@ -74,6 +97,7 @@ pub async fn serve_until(
         });
     }
     drop(listener);
+    let _ = stopping.send(true);
     if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
         .is_err()

@@ -20,62 +20,117 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use crate::http::client_ip::{self, TrustedProxies};
 
 /// RFC 9110 §7.6.1 hop-by-hop fields (plus the RFC 7230 ones still seen in the wild).
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("proxy-connection"),
-    HeaderName::from_static("keep-alive"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::PROXY_AUTHORIZATION,
-    header::PROXY_AUTHENTICATE,
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
 ];
 
 /// Identity and routing fields that only the BFF (or a trusted proxy) may set.
-const SPOOFABLE: [HeaderName; 22] = [
-    HeaderName::from_static("forwarded"),
-    HeaderName::from_static("x-forwarded-for"),
-    HeaderName::from_static("x-forwarded-host"),
-    HeaderName::from_static("x-forwarded-proto"),
-    HeaderName::from_static("x-forwarded-port"),
-    HeaderName::from_static("x-forwarded-prefix"),
-    HeaderName::from_static("x-forwarded-server"),
-    HeaderName::from_static("x-forwarded-user"),
-    HeaderName::from_static("x-forwarded-email"),
-    HeaderName::from_static("x-forwarded-access-token"),
-    HeaderName::from_static("x-real-ip"),
-    HeaderName::from_static("x-client-ip"),
-    HeaderName::from_static("true-client-ip"),
-    HeaderName::from_static("x-cluster-client-ip"),
-    HeaderName::from_static("x-original-url"),
-    HeaderName::from_static("x-rewrite-url"),
-    HeaderName::from_static("x-original-host"),
-    HeaderName::from_static("x-remote-user"),
-    HeaderName::from_static("x-remote-addr"),
-    HeaderName::from_static("x-http-method-override"),
-    HeaderName::from_static("x-http-method"),
-    HeaderName::from_static("x-method-override"),
+const SPOOFABLE: [&str; 22] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-server",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-access-token",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "x-cluster-client-ip",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-original-host",
+    "x-remote-user",
+    "x-remote-addr",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
 ];
 
 /// Prefixes of the same family (oauth2-proxy's `X-Auth-Request-*`, `X-Remote-*`).
 const SPOOFABLE_PREFIXES: [&str; 2] = ["x-auth-request-", "x-remote-"];
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Fields named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+/// The field names listed in `Connection` values: hop-by-hop too (RFC 9110 §7.6.1).
+pub fn connection_named<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
+    values
+        .filter_map(|v| std::str::from_utf8(v).ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+fn is_hop_by_hop(name: &str, named: &[String]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || named.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
+fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len()
+        && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Whether a field of the browser's request crosses to the upstream (any letter case):
+/// not hop-by-hop, not the browser's credentials (the session cookie, any
+/// `Authorization`), not its `Host`, not the anti-CSRF header, not a spoofable identity
+/// field.
+pub fn crosses_upstream(name: &str, csrf_header: &str, named: &[String]) -> bool {
+    !(is_hop_by_hop(name, named)
+        || ["cookie", "authorization", "host", csrf_header]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
+        || SPOOFABLE.iter().any(|n| name.eq_ignore_ascii_case(n))
+        || SPOOFABLE_PREFIXES
+            .iter()
+            .any(|p| starts_with_ignore_case(name, p)))
+}
+
+/// Whether a field of the upstream's response reaches the browser (any letter case).
+pub fn reaches_browser(name: &str, pass_cors: bool, named: &[String]) -> bool {
+    !(is_hop_by_hop(name, named)
+        || name.eq_ignore_ascii_case("set-cookie")
+        || name.eq_ignore_ascii_case("clear-site-data")
+        || (!pass_cors && starts_with_ignore_case(name, "access-control-")))
+}
+
+/// Keeps the fields `keep` accepts, in their order, in one pass: a request carries a
+/// handful of fields, so this is a few inserts where removing every listed name would
+/// hash each of the ~35 names.
+fn filter(headers: &mut HeaderMap, extra: usize, keep: impl Fn(&str, &[String]) -> bool) {
+    let named = connection_named(
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
+    let incoming = std::mem::take(headers);
+    let mut kept = HeaderMap::with_capacity(incoming.len() + extra);
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in incoming {
+        // `into_iter` names a field once, then yields its further values with `None`.
+        if let Some(name) = name {
+            current = Some(name);
+        }
+        let Some(name) = current.as_ref() else {
+            continue;
+        };
+        if keep(name.as_str(), &named) {
+            kept.append(name.clone(), value);
+        }
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
-    }
+    *headers = kept;
 }
 
 /// Where a request came from, as the BFF will tell the upstream.
@@ -85,7 +140,10 @@ pub struct Origin<'a> {
     pub trusted: &'a TrustedProxies,
 }
 
-fn forwarded_values(headers: &HeaderMap, origin: &Origin<'_>) -> [(HeaderName, Option<String>); 3] {
+pub fn forwarded_values(
+    headers: &HeaderMap,
+    origin: &Origin<'_>,
+) -> [(HeaderName, Option<String>); 3] {
     let Some(peer) = origin.peer else {
         return [
             (HeaderName::from_static("x-forwarded-for"), None),
@@ -127,22 +185,9 @@ fn forwarded_values(headers: &HeaderMap, origin: &Origin<'_>) -> [(HeaderName, O
 
 pub fn to_upstream(headers: &mut HeaderMap, csrf_header: &str, origin: &Origin<'_>) {
     let forwarded = forwarded_values(headers, origin);
-    strip_hop_by_hop(headers);
-    headers.remove(header::COOKIE);
-    headers.remove(header::AUTHORIZATION);
-    headers.remove(header::HOST);
-    headers.remove(csrf_header);
-    for name in &SPOOFABLE {
-        headers.remove(name);
-    }
-    let prefixed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| SPOOFABLE_PREFIXES.iter().any(|p| n.as_str().starts_with(p)))
-        .cloned()
-        .collect();
-    for name in prefixed {
-        headers.remove(name);
-    }
+    filter(headers, forwarded.len() + 2, |name, named| {
+        crosses_upstream(name, csrf_header, named)
+    });
     for (name, value) in forwarded {
         if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(name, value);
@@ -155,19 +200,9 @@ pub fn to_upstream(headers: &mut HeaderMap, csrf_header: &str, origin: &Origin<'
 }
 
 pub fn to_browser(headers: &mut HeaderMap, pass_cors: bool) {
-    strip_hop_by_hop(headers);
-    headers.remove(header::SET_COOKIE);
-    headers.remove("clear-site-data");
-    if !pass_cors {
-        let cors: Vec<HeaderName> = headers
-            .keys()
-            .filter(|n| n.as_str().starts_with("access-control-"))
-            .cloned()
-            .collect();
-        for name in cors {
-            headers.remove(name);
-        }
-    }
+    filter(headers, 2, |name, named| {
+        reaches_browser(name, pass_cors, named)
+    });
 }
 
 #[cfg(test)]
@@ -240,6 +275,44 @@ mod tests {
         assert_eq!(h["accept"], "text/plain");
         assert!(h.contains_key("x-keep"));
         assert_eq!(h.len(), 5, "{h:?}");
+    }
+
+    #[test]
+    fn repeated_fields_keep_every_value_in_order() {
+        let trusted = TrustedProxies::default();
+        let origin = Origin {
+            peer: None,
+            trusted: &trusted,
+        };
+        let mut h = map(&[
+            ("x-multi", "1"),
+            ("cookie", "a=1"),
+            ("x-multi", "2"),
+            ("X-CSRF", "1"),
+            ("cookie", "b=2"),
+            ("x-multi", "3"),
+            ("connection", "x-gone"),
+            ("x-gone", "1"),
+            ("x-gone", "2"),
+        ]);
+        to_upstream(&mut h, "X-Csrf", &origin);
+        let values: Vec<_> = h.get_all("x-multi").iter().collect();
+        assert_eq!(values, ["1", "2", "3"]);
+        assert!(
+            !h.contains_key("cookie") && !h.contains_key("x-gone"),
+            "{h:?}"
+        );
+        assert!(!h.contains_key("x-csrf"), "the CSRF header in any case");
+        assert_eq!(h.len(), 4, "x-multi ×3 and accept: {h:?}");
+        let mut h = map(&[
+            ("set-cookie", "a=1"),
+            ("vary", "a"),
+            ("set-cookie", "b=2"),
+            ("vary", "b"),
+        ]);
+        to_browser(&mut h, false);
+        assert_eq!(h.get_all("vary").iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(h.len(), 2);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The near cache: decoded sessions kept in the process, so a proxied request on a warm
 //! session costs no store round trip and no decryption.
 //!
-//! Keyed by the storage id (never the cookie's ticket). Coherence:
+//! Looked up by a [`CacheKey`]: a keyed BLAKE2s-128 MAC of the cookie's ticket under a
+//! random key of this process (one compression per request, where the HKDF storage id
+//! costs eight SHA-256 compressions). The ticket itself is never kept; each entry also
+//! knows its storage id, which is what invalidations name. Coherence:
 //! - this process's own writes and deletes drop the entry at once ([`super::Store`]);
 //! - other replicas' writes reach it through Redis server-assisted client-side caching
 //!   (RESP3 `CLIENT TRACKING`, invalidation messages on the same connections that read);
@@ -17,21 +20,83 @@
 //! Bounded: at most `capacity` entries; past it an arbitrary tenth is dropped.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use blake2::Blake2sMac;
+use blake2::digest::consts::U16;
+use blake2::digest::{KeyInit, Mac};
 use tower_sessions::session::Id;
 
 use super::record::SessionData;
 
+/// The near cache's name for a ticket: unforgeable without this process's key, and not
+/// the ticket (nothing in the cache opens a store record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheKey([u8; 16]);
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(low));
+    }
+}
+
+/// A cache key is a PRF output: its bits are already uniform, and nobody without this
+/// process's key can aim at a bucket, so it is its own hash (no SipHash per lookup).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 struct Entry {
     data: Arc<SessionData>,
     fetched: Instant,
+    storage_id: Id,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<CacheKey, Entry, BuildHasherDefault<KeyHasher>>,
+    /// Storage id → cache key, for invalidations (they name storage ids).
+    by_storage_id: HashMap<Id, CacheKey>,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &CacheKey) {
+        if let Some(entry) = self.by_key.remove(key) {
+            self.by_storage_id.remove(&entry.storage_id);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.by_key.clear();
+        self.by_storage_id.clear();
+    }
 }
 
 pub struct NearCache {
-    entries: Mutex<HashMap<Id, Entry>>,
+    entries: Mutex<Entries>,
+    /// The MAC keyed with this process's random key, cloned per lookup.
+    mac: Blake2sMac<U16>,
     /// Bumped by every invalidation (local or from Redis).
     epoch: AtomicU64,
     capacity: usize,
@@ -54,8 +119,13 @@ impl std::fmt::Debug for NearCache {
 
 impl NearCache {
     pub fn new(capacity: usize, max_age: Duration) -> Self {
+        let mut key = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut key)
+            .expect("the system RNG works");
         Self {
             entries: Mutex::default(),
+            mac: Blake2sMac::new_from_slice(&key).expect("a 32-byte BLAKE2s key"),
             epoch: AtomicU64::new(0),
             capacity,
             max_age,
@@ -83,7 +153,14 @@ impl NearCache {
         self.enabled() && self.untracked.load(Ordering::Acquire) == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Id, Entry>> {
+    /// The cache key of a ticket.
+    pub fn key(&self, ticket: &Id) -> CacheKey {
+        let mut mac = self.mac.clone();
+        mac.update(&ticket.0.to_le_bytes());
+        CacheKey(mac.finalize().into_bytes().into())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Entries> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -93,15 +170,15 @@ impl NearCache {
         self.capacity > 0 && !self.max_age.is_zero()
     }
 
-    pub fn get(&self, storage_id: &Id) -> Option<Arc<SessionData>> {
+    pub fn get(&self, key: &CacheKey) -> Option<Arc<SessionData>> {
         if !self.active() {
             return None;
         }
         let mut entries = self.lock();
-        let found = match entries.get(storage_id) {
+        let found = match entries.by_key.get(key) {
             Some(e) if e.fetched.elapsed() < self.max_age => Some(e.data.clone()),
             Some(_) => {
-                entries.remove(storage_id);
+                entries.remove(key);
                 None
             }
             None => None,
@@ -122,7 +199,8 @@ impl NearCache {
     }
 
     /// Keeps `data` unless an invalidation arrived since `epoch` was taken.
-    pub fn insert(&self, storage_id: Id, data: Arc<SessionData>, epoch: u64) {
+    /// `storage_id` must be the one `key`'s ticket derives (the caller has both).
+    pub fn insert(&self, key: CacheKey, storage_id: Id, data: Arc<SessionData>, epoch: u64) {
         if !self.active() {
             return;
         }
@@ -130,18 +208,23 @@ impl NearCache {
         if self.epoch.load(Ordering::Acquire) != epoch || !self.active() {
             return;
         }
-        if entries.len() >= self.capacity {
+        if entries.by_key.len() >= self.capacity {
             let drop_n = (self.capacity / 10).max(1);
-            let victims: Vec<Id> = entries.keys().take(drop_n).copied().collect();
-            for id in victims {
-                entries.remove(&id);
+            let victims: Vec<CacheKey> = entries.by_key.keys().take(drop_n).copied().collect();
+            for victim in victims {
+                entries.remove(&victim);
             }
         }
-        entries.insert(
-            storage_id,
+        entries.remove(&key);
+        if let Some(other) = entries.by_storage_id.insert(storage_id, key) {
+            entries.by_key.remove(&other);
+        }
+        entries.by_key.insert(
+            key,
             Entry {
                 data,
                 fetched: Instant::now(),
+                storage_id,
             },
         );
     }
@@ -149,7 +232,9 @@ impl NearCache {
     pub fn invalidate(&self, storage_id: &Id) {
         let mut entries = self.lock();
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        entries.remove(storage_id);
+        if let Some(key) = entries.by_storage_id.remove(storage_id) {
+            entries.by_key.remove(&key);
+        }
     }
 
     pub fn clear(&self) {
@@ -163,7 +248,7 @@ impl NearCache {
         (
             self.hits.load(Ordering::Relaxed),
             self.misses.load(Ordering::Relaxed),
-            self.lock().len(),
+            self.lock().by_key.len(),
         )
     }
 }
@@ -192,44 +277,77 @@ mod tests {
     #[test]
     fn an_invalidation_during_a_read_keeps_the_read_out() {
         let cache = NearCache::new(10, Duration::from_secs(60));
-        let id = Id::default();
+        let (ticket, id) = (Id::default(), Id::default());
+        let key = cache.key(&ticket);
         let epoch = cache.epoch();
         cache.invalidate(&Id::default()); // any invalidation meanwhile
-        cache.insert(id, data(), epoch);
-        assert!(cache.get(&id).is_none());
+        cache.insert(key, id, data(), epoch);
+        assert!(cache.get(&key).is_none());
         let epoch = cache.epoch();
-        cache.insert(id, data(), epoch);
-        assert!(cache.get(&id).is_some());
+        cache.insert(key, id, data(), epoch);
+        assert!(cache.get(&key).is_some());
         cache.invalidate(&id);
-        assert!(cache.get(&id).is_none());
+        assert!(cache.get(&key).is_none());
+        assert!(cache.lock().by_storage_id.is_empty());
     }
 
     #[test]
     fn bounded_and_aged() {
         let cache = NearCache::new(10, Duration::from_secs(60));
         for _ in 0..100 {
-            cache.insert(Id::default(), data(), cache.epoch());
+            let key = cache.key(&Id::default());
+            cache.insert(key, Id::default(), data(), cache.epoch());
         }
         assert!(cache.stats().2 <= 10);
+        assert!(cache.lock().by_storage_id.len() <= 10, "both maps bounded");
         let aged = NearCache::new(10, Duration::ZERO);
-        let id = Id::default();
-        aged.insert(id, data(), aged.epoch());
-        assert!(aged.get(&id).is_none(), "max age 0 turns the cache off");
+        let key = aged.key(&Id::default());
+        aged.insert(key, Id::default(), data(), aged.epoch());
+        assert!(aged.get(&key).is_none(), "max age 0 turns the cache off");
     }
 
     #[test]
     fn suspended_while_a_connection_is_untracked() {
         let cache = NearCache::new(10, Duration::from_secs(60));
+        let (key, id) = (cache.key(&Id::default()), Id::default());
+        cache.insert(key, id, data(), cache.epoch());
+        cache.suspend();
+        cache.suspend();
+        assert!(cache.get(&key).is_none(), "cleared");
+        cache.insert(key, id, data(), cache.epoch());
+        cache.resume();
+        assert!(cache.get(&key).is_none(), "one connection still untracked");
+        cache.resume();
+        cache.insert(key, id, data(), cache.epoch());
+        assert!(cache.get(&key).is_some());
+    }
+
+    #[test]
+    fn keys_are_per_process_and_per_ticket() {
+        let (a, b) = (
+            NearCache::new(1, Duration::from_secs(1)),
+            NearCache::new(1, Duration::from_secs(1)),
+        );
+        let ticket = Id::default();
+        assert_eq!(a.key(&ticket), a.key(&ticket));
+        assert_ne!(a.key(&ticket), a.key(&Id::default()));
+        assert_ne!(a.key(&ticket), b.key(&ticket), "a random key per process");
+        assert_ne!(a.key(&ticket).0, ticket.0.to_le_bytes(), "not the ticket");
+    }
+
+    #[test]
+    fn a_storage_id_names_one_entry() {
+        let cache = NearCache::new(10, Duration::from_secs(60));
         let id = Id::default();
-        cache.insert(id, data(), cache.epoch());
-        cache.suspend();
-        cache.suspend();
-        assert!(cache.get(&id).is_none(), "cleared");
-        cache.insert(id, data(), cache.epoch());
-        cache.resume();
-        assert!(cache.get(&id).is_none(), "one connection still untracked");
-        cache.resume();
-        cache.insert(id, data(), cache.epoch());
-        assert!(cache.get(&id).is_some());
+        let (k1, k2) = (cache.key(&Id::default()), cache.key(&Id::default()));
+        cache.insert(k1, id, data(), cache.epoch());
+        cache.insert(k2, id, data(), cache.epoch());
+        assert!(
+            cache.get(&k1).is_none(),
+            "replaced: one entry per storage id"
+        );
+        cache.invalidate(&id);
+        assert!(cache.get(&k2).is_none());
+        assert!(cache.lock().by_key.is_empty());
     }
 }

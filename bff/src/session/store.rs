@@ -211,7 +211,8 @@ impl Store {
                 expiry_date: inner.expiry_date,
             };
             if n > 0 {
-                self.reseal(&record, kind, &derived).await?;
+                // Boxed: the re-index's Redis futures are large, and rare (key rotation).
+                Box::pin(self.reseal(&record, kind, &derived)).await?;
             }
             return Ok(Some(record));
         }
@@ -300,11 +301,22 @@ impl Store {
         &self,
         ticket: &Id,
     ) -> session_store::Result<Option<Arc<SessionData>>> {
-        let storage_id = self.keys.storage_id(ticket, Kind::Session);
-        if let Some(data) = self.cache.get(&storage_id) {
+        let key = self.cache.key(ticket);
+        if let Some(data) = self.cache.get(&key) {
             return Ok(Some(data));
         }
+        // Boxed: the miss path's future is large, and a hit (the common case) must not
+        // carry it (the fast path's future is moved into its box on every request).
+        Box::pin(self.session_data_miss(ticket, key)).await
+    }
+
+    async fn session_data_miss(
+        &self,
+        ticket: &Id,
+        key: super::cache::CacheKey,
+    ) -> session_store::Result<Option<Arc<SessionData>>> {
         let epoch = self.cache.epoch();
+        let storage_id = self.keys.storage_id(ticket, Kind::Session);
         let Some(record) = self.open(ticket, Kind::Session).await? else {
             return Ok(None);
         };
@@ -316,7 +328,7 @@ impl Store {
             return Ok(None);
         };
         let data = Arc::new(data);
-        self.cache.insert(storage_id, data.clone(), epoch);
+        self.cache.insert(key, storage_id, data.clone(), epoch);
         Ok(Some(data))
     }
 
