@@ -1,9 +1,10 @@
 //! The near cache: decoded sessions kept in the process, so a proxied request on a warm
 //! session costs no store round trip and no decryption.
 //!
-//! Looked up by a [`CacheKey`]: a keyed BLAKE2s-128 MAC of the cookie's ticket under a
-//! random key of this process (one compression per request, where the HKDF storage id
-//! costs eight SHA-256 compressions). The ticket itself is never kept; each entry also
+//! Looked up by a [`CacheKey`]: the cookie's 128-bit ticket encrypted as one AES-128
+//! block under a random key of this process (a keyed pseudorandom permutation: distinct
+//! tickets never share a key, and nobody without the key can name one; one AES-NI block
+//! per request, where the HKDF storage id costs eight SHA-256 compressions). The ticket itself is never kept; each entry also
 //! knows its storage id, which is what invalidations name. Coherence:
 //! - this process's own writes and deletes drop the entry at once ([`super::Store`]);
 //! - other replicas' writes reach it through Redis server-assisted client-side caching
@@ -25,10 +26,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::cipher::{AES_128, EncryptingKey, UnboundCipherKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use blake2::Blake2sMac;
-use blake2::digest::consts::U16;
-use blake2::digest::{KeyInit, Mac};
 use tower_sessions::session::Id;
 
 use super::record::SessionData;
@@ -46,7 +45,7 @@ impl Hash for CacheKey {
     }
 }
 
-/// A cache key is a PRF output: its bits are already uniform, and nobody without this
+/// A cache key is a PRP output: its bits are already uniform, and nobody without this
 /// process's key can aim at a bucket, so it is its own hash (no SipHash per lookup).
 #[derive(Default)]
 struct KeyHasher(u64);
@@ -95,8 +94,8 @@ impl Entries {
 
 pub struct NearCache {
     entries: Mutex<Entries>,
-    /// The MAC keyed with this process's random key, cloned per lookup.
-    mac: Blake2sMac<U16>,
+    /// AES-128 (one block, ECB) under this process's random key.
+    prp: EncryptingKey,
     /// Bumped by every invalidation (local or from Redis).
     epoch: AtomicU64,
     capacity: usize,
@@ -119,13 +118,14 @@ impl std::fmt::Debug for NearCache {
 
 impl NearCache {
     pub fn new(capacity: usize, max_age: Duration) -> Self {
-        let mut key = [0u8; 32];
+        let mut key = [0u8; 16];
         SystemRandom::new()
             .fill(&mut key)
             .expect("the system RNG works");
+        let key = UnboundCipherKey::new(&AES_128, &key).expect("a 16-byte AES-128 key");
         Self {
             entries: Mutex::default(),
-            mac: Blake2sMac::new_from_slice(&key).expect("a 32-byte BLAKE2s key"),
+            prp: EncryptingKey::ecb(key).expect("AES-128 supports ECB"),
             epoch: AtomicU64::new(0),
             capacity,
             max_age,
@@ -155,9 +155,10 @@ impl NearCache {
 
     /// The cache key of a ticket.
     pub fn key(&self, ticket: &Id) -> CacheKey {
-        let mut mac = self.mac.clone();
-        mac.update(&ticket.0.to_le_bytes());
-        CacheKey(mac.finalize().into_bytes().into())
+        let mut block = ticket.0.to_le_bytes();
+        // One whole block: ECB over exactly 16 bytes cannot fail.
+        let _ = self.prp.encrypt(&mut block);
+        CacheKey(block)
     }
 
     fn lock(&self) -> MutexGuard<'_, Entries> {

@@ -19,6 +19,7 @@ mod oidc_provider;
 mod poll;
 mod provider_logout;
 mod proxy_edges;
+mod raw_lane;
 mod recorder;
 mod redis;
 mod redis_down;

@@ -35,6 +35,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use super::fast::{FastApi, RejectedToken};
 use crate::state::SharedState;
@@ -72,7 +73,17 @@ pub async fn serve(
         match wire::parse_request(&buf) {
             wire::Parsed::Complete(head) => {
                 let len = head.len;
-                match relay::request(&state, &mut stream, head, peer).await {
+                // As the hyper lane: a `debug` span, so a warm request formats none unless
+                // asked for (`RUST_LOG=latchkey_bff=debug`).
+                let span =
+                    tracing::debug_span!("api", method = %head.method, path = %head.uri.path());
+                let answered = relay::request(&state, &mut stream, head, peer);
+                let outcome = if span.is_disabled() {
+                    answered.await
+                } else {
+                    answered.instrument(span).await
+                };
+                match outcome {
                     Outcome::KeepAlive => buf.advance(len),
                     Outcome::Close => return,
                     Outcome::HandOver(rejected) => {

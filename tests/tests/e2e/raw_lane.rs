@@ -1,0 +1,296 @@
+//! The BFF's raw lane (`--engine raw`, the default) against hyper (`--engine hyper`): the
+//! same odd upstream behind both, the same requests, the same answers. The upstream
+//! speaks HTTP/1.1 by hand: chunked bodies with extensions and trailers, close-delimited
+//! bodies, interim 103 responses, conflicting lengths, a megabyte, and keep-alive
+//! connections it drops while idle.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::harness::{Bff, BffOptions, Provider};
+use crate::sessions::login_with_cookie;
+
+const BIG: usize = 1024 * 1024;
+
+/// What the upstream answers for a path (and whether it then keeps the connection).
+fn answer(path: &str) -> (Vec<u8>, bool) {
+    let text = |s: &str| s.as_bytes().to_vec();
+    match path {
+        "/chunked" => (
+            text(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\
+                 Set-Cookie: evil=1\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+            ),
+            true,
+        ),
+        "/close" => (
+            text("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the upstream closes"),
+            false,
+        ),
+        "/early" => (
+            text(
+                "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n\
+                 HTTP/1.1 200 OK\r\nContent-Length: 2\r\nClear-Site-Data: \"*\"\r\n\
+                 Access-Control-Allow-Origin: *\r\nCache-Control: max-age=5\r\n\r\nok",
+            ),
+            true,
+        ),
+        "/big" => {
+            let mut out = format!("HTTP/1.1 200 OK\r\nContent-Length: {BIG}\r\n\r\n").into_bytes();
+            out.extend((0..BIG).map(|i| b'a' + (i % 26) as u8));
+            (out, true)
+        }
+        "/conflicting" => (
+            text("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+            false,
+        ),
+        "/empty" => (text("HTTP/1.1 204 No Content\r\n\r\n"), true),
+        // Answers, then drops the connection without saying so: the next request on a
+        // kept socket finds it closed.
+        "/drops" => (
+            text("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce"),
+            false,
+        ),
+        _ => (
+            text("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+            true,
+        ),
+    }
+}
+
+/// The scripted upstream; counts the requests it read.
+async fn odd_upstream() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(connection(socket, counter.clone()));
+        }
+    });
+    (url, seen)
+}
+
+async fn connection(mut socket: TcpStream, seen: Arc<AtomicUsize>) {
+    let mut buf = Vec::new();
+    loop {
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            let mut chunk = [0u8; 4096];
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while buf.len() < end + 4 + length {
+            let mut chunk = [0u8; 4096];
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..end + 4 + length);
+        seen.fetch_add(1, Ordering::SeqCst);
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let (response, keep) = answer(&path);
+        if socket.write_all(&response).await.is_err() || !keep {
+            return;
+        }
+    }
+}
+
+/// (status, the fields the browser got except framing and date, body).
+async fn get(
+    client: &reqwest::Client,
+    bff: &Bff,
+    cookie: &str,
+    path: &str,
+) -> (u16, Vec<String>, Vec<u8>) {
+    let response = client
+        .get(format!("{}/api{path}", bff.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let mut fields: Vec<String> = response
+        .headers()
+        .iter()
+        .filter(|(n, _)| {
+            !matches!(
+                n.as_str(),
+                "date" | "content-length" | "transfer-encoding" | "connection"
+            )
+        })
+        .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap_or("?")))
+        .collect();
+    fields.sort();
+    let body = response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    (status, fields, body)
+}
+
+async fn bff(provider: &Provider, upstream: &str, engine: &str) -> (Bff, String) {
+    let bff = Bff::start(
+        provider,
+        BffOptions {
+            upstream: Some(upstream.to_owned()),
+            skew: 30,
+            extra_args: vec!["--engine".into(), engine.into()],
+            ..BffOptions::default()
+        },
+    )
+    .await;
+    let (_client, cookie) = login_with_cookie(&bff).await;
+    (bff, format!("latchkey-bff={cookie}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_raw_lane_answers_as_hyper_does() {
+    let provider = Provider::start(3600).await;
+    let (upstream, seen) = odd_upstream().await;
+    let (raw, raw_cookie) = bff(&provider, &upstream, "raw").await;
+    let (hyper, hyper_cookie) = bff(&provider, &upstream, "hyper").await;
+    let client = reqwest::Client::new();
+    let before = requests(&raw).await;
+    for path in [
+        "/chunked",
+        "/close",
+        "/early",
+        "/big",
+        "/conflicting",
+        "/empty",
+        "/drops",
+        "/drops",
+        "/missing",
+    ] {
+        let from_raw = get(&client, &raw, &raw_cookie, path).await;
+        let from_hyper = get(&client, &hyper, &hyper_cookie, path).await;
+        assert_eq!(from_raw.0, from_hyper.0, "{path}: status");
+        assert_eq!(from_raw.1, from_hyper.1, "{path}: fields");
+        assert_eq!(from_raw.2, from_hyper.2, "{path}: body");
+        match path {
+            "/chunked" => {
+                assert_eq!(from_raw.2, b"hello world");
+                assert!(
+                    !from_raw.1.iter().any(|f| f.starts_with("set-cookie")),
+                    "{:?}",
+                    from_raw.1
+                );
+                assert!(!from_raw.1.iter().any(|f| f.starts_with("x-trailer")));
+            }
+            "/close" => assert_eq!(from_raw.2, b"until the upstream closes"),
+            "/early" => {
+                assert_eq!((from_raw.0, from_raw.2.as_slice()), (200, &b"ok"[..]));
+                assert!(from_raw.1.contains(&"cache-control: max-age=5".to_owned()));
+                assert!(
+                    from_raw
+                        .1
+                        .contains(&"x-content-type-options: nosniff".to_owned())
+                );
+                assert!(!from_raw.1.iter().any(|f| f.starts_with("clear-site-data")
+                    || f.starts_with("access-control")
+                    || f.starts_with("link")));
+            }
+            "/big" => {
+                assert_eq!(from_raw.2.len(), BIG);
+                assert!(
+                    from_raw
+                        .2
+                        .iter()
+                        .enumerate()
+                        .all(|(i, b)| *b == b'a' + (i % 26) as u8)
+                );
+            }
+            "/conflicting" => assert_eq!(from_raw.0, 502),
+            "/empty" => assert_eq!(from_raw.0, 204),
+            "/drops" => assert_eq!(from_raw.2, b"once", "a dropped kept socket is retried"),
+            _ => assert_eq!(from_raw.0, 404),
+        }
+    }
+    assert!(
+        seen.load(Ordering::SeqCst) >= 18,
+        "every request reached the upstream"
+    );
+    // Nine proxied requests, plus the second `/metrics` read when it counts itself.
+    let counted = requests(&raw).await - before;
+    assert!(
+        (9..=10).contains(&counted),
+        "each request counted once: {counted}"
+    );
+}
+
+async fn requests(bff: &Bff) -> u64 {
+    let metrics = bff.metrics().await;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("bff_requests_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no bff_requests_total in {metrics}"))
+}
+
+/// Several requests written at once on one connection: answered in order, the plain ones
+/// on the raw lane, and from the first other one (a POST) on, by hyper.
+#[tokio::test(flavor = "multi_thread")]
+async fn pipelined_requests_and_the_hand_over_mid_connection() {
+    let provider = Provider::start(3600).await;
+    let (upstream, _seen) = odd_upstream().await;
+    let (bff, cookie) = bff(&provider, &upstream, "raw").await;
+    let authority = bff.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&authority).await.unwrap();
+    let get = |path: &str| {
+        format!("GET /api{path} HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\n\r\n")
+    };
+    let post = format!(
+        "POST /api/early HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\nx-csrf: 1\r\nContent-Length: 3\r\n\r\nabc"
+    );
+    let last = format!(
+        "GET /api/early HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
+    let all = [
+        get("/early"),
+        get("/chunked"),
+        get("/empty"),
+        post,
+        get("/early"),
+        last,
+    ]
+    .concat();
+    stream.write_all(all.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let statuses: Vec<&str> = text
+        .match_indices("HTTP/1.1 ")
+        .map(|(at, _)| &text[at + 9..at + 12])
+        .collect();
+    assert_eq!(
+        statuses,
+        ["200", "200", "204", "200", "200", "200"],
+        "{text}"
+    );
+    assert!(
+        text.contains("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+        "the chunked body, re-framed: {text}"
+    );
+}
