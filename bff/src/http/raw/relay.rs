@@ -115,9 +115,26 @@ fn upstream_head(
             wire::write_field(&mut out, name.as_str().as_bytes(), value.as_bytes());
         }
     }
-    for (name, value) in headers::forwarded_values(fields, origin) {
-        if let Some(value) = value.filter(|v| wire::is_field_value(v.as_bytes())) {
-            wire::write_field(&mut out, name.as_str().as_bytes(), value.as_bytes());
+    match origin.peer {
+        // The common case, written without the general rules' strings: an untrusted peer
+        // starts the chain, the scheme is ours, the host is the browser's.
+        Some(peer) if !origin.trusted.contains(peer) => {
+            use std::io::Write as _;
+            let _ = write!(out, "x-forwarded-for: {peer}\r\n");
+            wire::write_field(&mut out, b"x-forwarded-proto", b"http");
+            if let Some(host) = fields
+                .get(header::HOST)
+                .filter(|h| wire::is_field_value(h.as_bytes()))
+            {
+                wire::write_field(&mut out, b"x-forwarded-host", host.as_bytes());
+            }
+        }
+        _ => {
+            for (name, value) in headers::forwarded_values(fields, origin) {
+                if let Some(value) = value.filter(|v| wire::is_field_value(v.as_bytes())) {
+                    wire::write_field(&mut out, name.as_str().as_bytes(), value.as_bytes());
+                }
+            }
         }
     }
     if !accept {
