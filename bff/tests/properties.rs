@@ -6,11 +6,15 @@
 //!   plain paths are forwarded unchanged (no false refusals);
 //! - opening a sealed session record never panics, round-trips, and refuses any change;
 //! - cookie parsing never panics, and when the fast path finds a session ticket the
-//!   cookie parser the slow path uses sees exactly that one cookie.
+//!   cookie parser the slow path uses sees exactly that one cookie;
+//! - the raw lane's head parsers and chunk relay never panic on any bytes, never claim
+//!   more bytes than they were given, take no request that carries body framing, and
+//!   relay a chunked body the same whatever the read sizes.
 #![allow(clippy::unwrap_used)]
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
+use latchkey_bff::http::raw::{chunks::Chunks, wire};
 use latchkey_bff::http::{cookies, fast};
 use latchkey_bff::proxy::{path, routes::Routes};
 use latchkey_bff::session::ticket::{Keyring, Kind, ServerKey};
@@ -233,4 +237,112 @@ fn cookie_part() -> impl Strategy<Value = String> {
         Just(format!("x=1, latchkey-bff={id}")),
         "[ -~]{0,30}",
     ]
+}
+
+/// Request heads near the raw lane's edge: real field names in odd spellings.
+fn request_head() -> impl Strategy<Value = Vec<u8>> {
+    let field = prop_oneof![
+        Just("Content-Length: 0".to_owned()),
+        Just("content-length:5".to_owned()),
+        Just("Transfer-Encoding: chunked".to_owned()),
+        Just("TRANSFER-ENCODING : chunked".to_owned()),
+        Just("Connection: keep-alive".to_owned()),
+        Just("Connection: close".to_owned()),
+        Just("Expect: 100-continue".to_owned()),
+        Just("Cookie: latchkey-bff=x".to_owned()),
+        r"[!-~]{1,12}: [ -~\t]{0,20}",
+        r"[\x00-\xff]{0,8}",
+    ];
+    let line = prop_oneof![
+        Just("GET /api/x HTTP/1.1".to_owned()),
+        Just("HEAD /api/x?y HTTP/1.1".to_owned()),
+        Just("GET /api/x HTTP/1.0".to_owned()),
+        "(GET|HEAD|POST|get) /[ -~]{0,20} HTTP/1.[01]",
+    ];
+    (
+        line,
+        prop::collection::vec(field, 0..8),
+        r"(\r\n\r\n|\r\n|\n\n|)[\x00-\xff]{0,10}",
+    )
+        .prop_map(|(line, fields, tail)| {
+            format!(
+                "{line}\r\n{}{tail}",
+                fields
+                    .iter()
+                    .map(|f| format!("{f}\r\n"))
+                    .collect::<String>()
+            )
+            .into_bytes()
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn raw_request_heads_are_taken_only_when_plain(bytes in request_head()) {
+        if let wire::Parsed::Complete(head) = wire::parse_request(&bytes) {
+            prop_assert!(head.len <= bytes.len());
+            prop_assert!(head.uri.path().starts_with("/api/"));
+            for name in ["content-length", "transfer-encoding", "expect", "upgrade"] {
+                prop_assert!(!head.headers.contains_key(name), "{} taken", name);
+            }
+            if let Some(c) = head.headers.get("connection") {
+                prop_assert!(c.as_bytes().eq_ignore_ascii_case(b"keep-alive"));
+            }
+        }
+    }
+
+    #[test]
+    fn raw_parsers_never_panic_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300), head_only: bool, cors: bool) {
+        if let wire::Parsed::Complete(head) = wire::parse_request(&bytes) {
+            prop_assert!(head.len <= bytes.len());
+        }
+        if let Ok(Some(response)) = wire::parse_response(&bytes, head_only, cors) {
+            prop_assert!(response.len <= bytes.len());
+            let text = String::from_utf8_lossy(&response.head).to_ascii_lowercase();
+            prop_assert!(!text.contains("\nset-cookie:"), "{}", text);
+            prop_assert!(text.ends_with("\r\n\r\n"));
+        }
+        let mut chunks = Chunks::default();
+        let mut out = Vec::new();
+        if let Ok(used) = chunks.feed(&bytes, &mut out) {
+            prop_assert!(used <= bytes.len());
+        }
+    }
+
+    #[test]
+    fn a_chunked_body_relays_the_same_in_any_pieces(
+        data in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..40), 0..6),
+        step in 1usize..17,
+    ) {
+        let mut body = Vec::new();
+        for chunk in &data {
+            body.extend_from_slice(format!("{:X};x=y\r\n", chunk.len()).as_bytes());
+            body.extend_from_slice(chunk);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\nTrailer: t\r\n\r\n");
+        let relay = |step: usize| {
+            let mut chunks = Chunks::default();
+            let (mut out, mut pending) = (Vec::new(), Vec::new());
+            for piece in body.chunks(step) {
+                pending.extend_from_slice(piece);
+                let used = chunks.feed(&pending, &mut out).unwrap();
+                pending.drain(..used);
+            }
+            assert!(chunks.done() && pending.is_empty());
+            out
+        };
+        let whole = relay(body.len());
+        prop_assert_eq!(&relay(step), &whole);
+        let mut expected = Vec::new();
+        for chunk in &data {
+            expected.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            expected.extend_from_slice(chunk);
+            expected.extend_from_slice(b"\r\n");
+        }
+        expected.extend_from_slice(b"0\r\n\r\n");
+        prop_assert_eq!(whole, expected);
+    }
 }

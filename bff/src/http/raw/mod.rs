@@ -12,7 +12,8 @@
 //! without this lane. The hand-over only happens at a request boundary, before anything
 //! of that request was written. `--engine hyper` turns the lane off.
 
-mod chunks;
+#[doc(hidden)] // public for the property tests (it reads upstream input), not an API
+pub mod chunks;
 mod relay;
 mod upstream;
 pub mod wire;
@@ -43,6 +44,12 @@ use crate::state::SharedState;
 /// A started request head must be complete within this (slowloris).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The connection's one timer, reset for each deadline (a head to complete, an upstream
+/// exchange). A timer per request would be registered and dropped each time, and with
+/// none left the runtime parks without a timeout, so each new one wakes it through its
+/// eventfd: one `write` and one more `epoll_wait` per request (bench/FINDINGS.md).
+pub(super) type Timer = Pin<Box<tokio::time::Sleep>>;
+
 /// What is needed to hand a connection to hyper.
 pub struct Handover {
     pub app: FastApi<Router>,
@@ -69,15 +76,19 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut buf = BytesMut::with_capacity(8 * 1024);
+    let mut timer: Timer = Box::pin(tokio::time::sleep(HEAD_TIMEOUT));
+    // When the head being read must be complete (from its first byte, as hyper counts).
+    let mut head_deadline = None;
     loop {
         match wire::parse_request(&buf) {
             wire::Parsed::Complete(head) => {
+                head_deadline = None;
                 let len = head.len;
                 // As the hyper lane: a `debug` span, so a warm request formats none unless
                 // asked for (`RUST_LOG=latchkey_bff=debug`).
                 let span =
                     tracing::debug_span!("api", method = %head.method, path = %head.uri.path());
-                let answered = relay::request(&state, &mut stream, head, peer);
+                let answered = relay::request(&state, &mut stream, head, peer, &mut timer);
                 let outcome = if span.is_disabled() {
                     answered.await
                 } else {
@@ -100,9 +111,12 @@ pub async fn serve(
                         _ = stop.wait_for(|stopping| *stopping) => return,
                     }
                 } else {
-                    match tokio::time::timeout(HEAD_TIMEOUT, stream.read_buf(&mut buf)).await {
-                        Ok(read) => read,
-                        Err(_) => return,
+                    let deadline = *head_deadline
+                        .get_or_insert_with(|| tokio::time::Instant::now() + HEAD_TIMEOUT);
+                    timer.as_mut().reset(deadline);
+                    tokio::select! {
+                        read = stream.read_buf(&mut buf) => read,
+                        () = timer.as_mut() => return,
                     }
                 };
                 if !matches!(read, Ok(n) if n > 0) {

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 
-use super::Outcome;
 use super::chunks::Chunks;
 use super::upstream::{self, Conn};
 use super::wire::{self, Framing, Malformed, RequestHead, ResponseHead};
+use super::{Outcome, Timer};
 use crate::error::Error;
 use crate::http::client_ip;
 use crate::http::fast::{self, Plan, RejectedToken};
@@ -29,6 +29,7 @@ pub(super) async fn request(
     client: &mut TcpStream,
     head: RequestHead,
     peer: SocketAddr,
+    timer: &mut Timer,
 ) -> Outcome {
     let RequestHead {
         method,
@@ -57,13 +58,17 @@ pub(super) async fn request(
     }
     let out = upstream_head(state, &method, &target, &fields, &origin, token);
     let started = std::time::Instant::now();
-    let deadline = Instant::now() + Duration::from_secs(state.config.upstream_timeout_seconds);
+    // One deadline for the whole exchange, body included (as the hyper lane's client).
+    timer
+        .as_mut()
+        .reset(Instant::now() + Duration::from_secs(state.config.upstream_timeout_seconds));
     let pass_cors = state.config.pass_cors_headers;
-    let exchanged = timeout_at(
-        deadline,
-        exchange(&authority(&target), &out, head_only, pass_cors),
-    )
-    .await;
+    let authority = authority(&target);
+    let exchanged = tokio::select! {
+        biased;
+        exchanged = exchange(&authority, &out, head_only, pass_cors) => Ok(exchanged),
+        () = timer.as_mut() => Err(()),
+    };
     let (conn, response, buf) = match exchanged {
         Ok(Ok(exchanged)) => exchanged,
         Ok(Err(err)) => {
@@ -85,7 +90,7 @@ pub(super) async fn request(
         return Outcome::HandOver(Some(RejectedToken(data.access_token.clone())));
     }
     state.metrics.request();
-    relay(client, conn, response, buf, deadline).await
+    relay(client, conn, response, buf, timer).await
 }
 
 /// The upstream's request head: the browser's fields that may cross (the rules of
@@ -221,7 +226,7 @@ async fn relay(
     mut conn: Conn,
     response: ResponseHead,
     mut buf: BytesMut,
-    deadline: Instant,
+    timer: &mut Timer,
 ) -> Outcome {
     buf.advance(response.len);
     let ResponseHead {
@@ -232,10 +237,10 @@ async fn relay(
     } = response;
     let ended = match framing {
         Framing::Empty => client.write_all(&out).await.is_ok(),
-        Framing::Length(n) => relay_length(client, &mut conn, &mut buf, out, n, deadline).await,
-        Framing::Chunked => relay_chunked(client, &mut conn, &mut buf, out, deadline).await,
+        Framing::Length(n) => relay_length(client, &mut conn, &mut buf, out, n, timer).await,
+        Framing::Chunked => relay_chunked(client, &mut conn, &mut buf, out, timer).await,
         Framing::Close => {
-            relay_to_close(client, &mut conn, &mut buf, out, deadline).await;
+            relay_to_close(client, &mut conn, &mut buf, out, timer).await;
             return Outcome::Close;
         }
     };
@@ -249,8 +254,12 @@ async fn relay(
 }
 
 /// More upstream bytes into `buf`; false at the end, an error or the deadline.
-async fn fill(conn: &mut Conn, buf: &mut BytesMut, deadline: Instant) -> bool {
-    matches!(timeout_at(deadline, conn.stream.read_buf(buf)).await, Ok(Ok(n)) if n > 0)
+async fn fill(conn: &mut Conn, buf: &mut BytesMut, timer: &mut Timer) -> bool {
+    tokio::select! {
+        biased;
+        read = conn.stream.read_buf(buf) => matches!(read, Ok(n) if n > 0),
+        () = timer.as_mut() => false,
+    }
 }
 
 async fn relay_length(
@@ -259,7 +268,7 @@ async fn relay_length(
     buf: &mut BytesMut,
     mut out: Vec<u8>,
     mut left: u64,
-    deadline: Instant,
+    timer: &mut Timer,
 ) -> bool {
     loop {
         let take = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
@@ -273,7 +282,7 @@ async fn relay_length(
         if left == 0 {
             return true;
         }
-        if !fill(conn, buf, deadline).await {
+        if !fill(conn, buf, timer).await {
             return false;
         }
     }
@@ -284,7 +293,7 @@ async fn relay_chunked(
     conn: &mut Conn,
     buf: &mut BytesMut,
     mut out: Vec<u8>,
-    deadline: Instant,
+    timer: &mut Timer,
 ) -> bool {
     let mut chunks = Chunks::default();
     loop {
@@ -299,7 +308,7 @@ async fn relay_chunked(
         if chunks.done() {
             return true;
         }
-        if !fill(conn, buf, deadline).await {
+        if !fill(conn, buf, timer).await {
             return false;
         }
     }
@@ -310,7 +319,7 @@ async fn relay_to_close(
     conn: &mut Conn,
     buf: &mut BytesMut,
     mut out: Vec<u8>,
-    deadline: Instant,
+    timer: &mut Timer,
 ) {
     loop {
         out.extend_from_slice(buf);
@@ -319,7 +328,7 @@ async fn relay_to_close(
             return;
         }
         out.clear();
-        if !fill(conn, buf, deadline).await {
+        if !fill(conn, buf, timer).await {
             return;
         }
     }
