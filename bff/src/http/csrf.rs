@@ -9,7 +9,9 @@
 //! none).
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderName, Method, header};
+
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -26,16 +28,16 @@ pub fn check(
     if !safe && headers.get(header_name).and_then(|v| v.to_str().ok()) != Some("1") {
         return Err(Error::Forbidden("missing anti-CSRF header"));
     }
-    let mut origins = headers.get_all("origin").iter();
+    let mut origins = headers.get_all(header::ORIGIN).iter();
     if let (Some(_), Some(_)) = (origins.next(), origins.next()) {
         return Err(Error::Forbidden("origin not allowed"));
     }
-    if let Some(origin) = headers.get("origin") {
+    if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         if !allowed.iter().any(|a| a == origin) {
             return Err(Error::Forbidden("origin not allowed"));
         }
-    } else if let Some(site) = headers.get("sec-fetch-site")
+    } else if let Some(site) = headers.get(SEC_FETCH_SITE)
         && !matches!(site.to_str().unwrap_or_default(), "same-origin" | "none")
     {
         return Err(Error::Forbidden("cross-site request"));

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::http::uri::Scheme;
+use axum::http::uri::{Authority, Scheme};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Buf, BytesMut};
@@ -63,7 +63,9 @@ pub(super) async fn request(
         .as_mut()
         .reset(Instant::now() + Duration::from_secs(state.config.upstream_timeout_seconds));
     let pass_cors = state.config.pass_cors_headers;
-    let authority = authority(&target);
+    let Some(authority) = target.authority().cloned() else {
+        return Outcome::HandOver(None);
+    };
     let exchanged = tokio::select! {
         biased;
         exchanged = exchange(&authority, &out, head_only, pass_cors) => Ok(exchanged),
@@ -124,8 +126,9 @@ fn upstream_head(
         // The common case, written without the general rules' strings: an untrusted peer
         // starts the chain, the scheme is ours, the host is the browser's.
         Some(peer) if !origin.trusted.contains(peer) => {
-            use std::io::Write as _;
-            let _ = write!(out, "x-forwarded-for: {peer}\r\n");
+            out.extend_from_slice(b"x-forwarded-for: ");
+            write_ip(&mut out, peer);
+            out.extend_from_slice(b"\r\n");
             wire::write_field(&mut out, b"x-forwarded-proto", b"http");
             if let Some(host) = fields
                 .get(header::HOST)
@@ -153,15 +156,6 @@ fn upstream_head(
     out
 }
 
-/// `host:port` to connect to (port 80 when the URI has none).
-fn authority(target: &Uri) -> String {
-    match target.authority() {
-        Some(a) if a.port().is_some() => a.as_str().to_owned(),
-        Some(a) => format!("{}:80", a.as_str()),
-        None => String::new(),
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 enum ExchangeError {
     #[error(transparent)]
@@ -175,7 +169,7 @@ enum ExchangeError {
 /// Sends `request`, reads the response head. A kept socket that fails before any
 /// response byte (the upstream closed it while idle) is retried once on a new one.
 async fn exchange(
-    authority: &str,
+    authority: &Authority,
     request: &[u8],
     head_only: bool,
     pass_cors: bool,
@@ -215,6 +209,30 @@ async fn attempt(
             wire::parse_response(buf, head_only, pass_cors).map_err(|e| Some(e.into()))?
         {
             return Ok(response);
+        }
+    }
+}
+
+/// An address as `Display` writes it; IPv4 without the formatting machinery.
+fn write_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                if octet >= 100 {
+                    out.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    out.push(b'0' + octet / 10 % 10);
+                }
+                out.push(b'0' + octet % 10);
+            }
+        }
+        std::net::IpAddr::V6(_) => {
+            use std::io::Write as _;
+            let _ = write!(out, "{ip}");
         }
     }
 }
@@ -350,5 +368,26 @@ async fn answer(client: &mut TcpStream, response: Response, head_only: bool) -> 
     match client.write_all(&out).await {
         Ok(()) => Outcome::KeepAlive,
         Err(_) => Outcome::Close,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.100.255.9",
+            "255.255.255.255",
+            "127.0.0.1",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().expect("ip");
+            let mut out = Vec::new();
+            super::write_ip(&mut out, ip);
+            assert_eq!(out, ip.to_string().into_bytes());
+        }
     }
 }

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
+use axum::http::uri::Authority;
 use tokio::net::TcpStream;
 
 /// Idle sockets kept per thread, over all upstreams.
@@ -18,7 +19,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Idle {
-    authority: String,
+    authority: Authority,
     stream: TcpStream,
     since: Instant,
 }
@@ -31,7 +32,7 @@ thread_local! {
 pub struct Conn {
     pub stream: TcpStream,
     pub reused: bool,
-    authority: String,
+    authority: Authority,
 }
 
 impl Conn {
@@ -52,25 +53,30 @@ impl Conn {
 }
 
 /// The most recently kept socket to `authority`, if one is young enough.
-fn checkout(authority: &str) -> Option<TcpStream> {
+fn checkout(authority: &Authority) -> Option<TcpStream> {
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
         idle.retain(|i| i.since.elapsed() < IDLE_TIMEOUT);
-        let at = idle.iter().rposition(|i| i.authority == authority)?;
+        let at = idle.iter().rposition(|i| i.authority == *authority)?;
         Some(idle.swap_remove(at).stream)
     })
 }
 
 /// A kept socket when there is one (unless `fresh`), else a new connection.
-pub async fn connect(authority: &str, fresh: bool) -> std::io::Result<Conn> {
+pub async fn connect(authority: &Authority, fresh: bool) -> std::io::Result<Conn> {
     if !fresh && let Some(stream) = checkout(authority) {
         return Ok(Conn {
             stream,
             reused: true,
-            authority: authority.to_owned(),
+            authority: authority.clone(),
         });
     }
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(authority))
+    // `host:port`, port 80 when the URI has none.
+    let address = match authority.port_u16() {
+        Some(_) => authority.as_str().to_owned(),
+        None => format!("{}:80", authority.as_str()),
+    };
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
     stream.set_nodelay(true)?;
@@ -79,6 +85,6 @@ pub async fn connect(authority: &str, fresh: bool) -> std::io::Result<Conn> {
     Ok(Conn {
         stream,
         reused: false,
-        authority: authority.to_owned(),
+        authority: authority.clone(),
     })
 }

@@ -177,7 +177,8 @@ pub fn parse_response(
             }
         };
         let named = headers::connection_named(values("connection"));
-        let mut head = Vec::with_capacity(len + 64);
+        // Room for the body bytes already read, which follow the head in one write.
+        let mut head = Vec::with_capacity(buf.len() + 128);
         write_status(&mut head, status);
         let mut cache_control = false;
         for field in fields {
