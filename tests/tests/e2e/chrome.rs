@@ -53,6 +53,17 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(group) = self._driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Browser {
     /// A fresh headless Chromium whose traffic goes through `proxy` (loopback included).
     pub async fn launch(test: &str, proxy: &str) -> Option<Self> {
@@ -62,6 +73,9 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group: Chromium and its helpers are in it, and `Drop` ends
+            // them all (killing chromedriver alone left them running after the tests).
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("spawn chromedriver");
