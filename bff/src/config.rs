@@ -158,6 +158,11 @@ pub struct Config {
     /// to hyper); `hyper`: hyper serves every request.
     #[arg(long, env = "BFF_ENGINE", value_enum, default_value = "raw")]
     pub engine: Engine,
+    /// The raw lane closes a connection whose request head is not complete this many
+    /// seconds after its first byte (slowloris); an idle keep-alive connection is not
+    /// limited. (Connections hyper serves have no such limit yet.)
+    #[arg(long, env = "BFF_HEAD_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub head_timeout_seconds: u64,
     /// At `/auth/logout`, also end the provider's session: the browser is sent to the
     /// provider's `end_session_endpoint` (OpenID RP-Initiated Logout 1.0) when discovery
     /// found one and the session has an ID Token (scope `openid`).

@@ -294,3 +294,57 @@ async fn pipelined_requests_and_the_hand_over_mid_connection() {
         "the chunked body, re-framed: {text}"
     );
 }
+
+/// Slowloris: a head that starts and never ends is cut off `--head-timeout-seconds` after
+/// its first bytes; an idle keep-alive connection (no bytes at all) is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_that_never_ends_is_cut_off_but_idle_connections_stay() {
+    let provider = Provider::start(3600).await;
+    let (upstream, _seen) = odd_upstream().await;
+    let bff = Bff::start(
+        &provider,
+        BffOptions {
+            upstream: Some(upstream),
+            skew: 30,
+            extra_args: vec!["--head-timeout-seconds".into(), "1".into()],
+            ..BffOptions::default()
+        },
+    )
+    .await;
+    let (_client, cookie) = login_with_cookie(&bff).await;
+    let authority = bff.url.trim_start_matches("http://").to_owned();
+
+    let mut slow = TcpStream::connect(&authority).await.unwrap();
+    slow.write_all(b"GET /api/early HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), slow.read(&mut byte))
+        .await
+        .expect("the BFF closes the connection within 10 s");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "closed, nothing answered: {read:?}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "not before the timeout: {waited:?}"
+    );
+
+    let mut idle = TcpStream::connect(&authority).await.unwrap();
+    // Idle for longer than the head timeout (the condition under test), then a request.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let request = format!(
+        "GET /api/early HTTP/1.1\r\nHost: {authority}\r\nCookie: latchkey-bff={cookie}\r\nConnection: close\r\n\r\n"
+    );
+    idle.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    idle.read_to_end(&mut response).await.unwrap();
+    assert!(
+        response.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+}

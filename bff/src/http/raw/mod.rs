@@ -41,9 +41,6 @@ use tracing::Instrument;
 use super::fast::{FastApi, RejectedToken};
 use crate::state::SharedState;
 
-/// A started request head must be complete within this (slowloris).
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The connection's one timer, reset for each deadline (a head to complete, an upstream
 /// exchange). A timer per request would be registered and dropped each time, and with
 /// none left the runtime parks without a timeout, so each new one wakes it through its
@@ -76,7 +73,9 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut buf = BytesMut::with_capacity(8 * 1024);
-    let mut timer: Timer = Box::pin(tokio::time::sleep(HEAD_TIMEOUT));
+    // A started head must be complete within this (slowloris), counted from its first bytes.
+    let head_timeout = Duration::from_secs(state.config.head_timeout_seconds);
+    let mut timer: Timer = Box::pin(tokio::time::sleep(head_timeout));
     // When the head being read must be complete (from its first byte, as hyper counts).
     let mut head_deadline = None;
     loop {
@@ -112,7 +111,7 @@ pub async fn serve(
                     }
                 } else {
                     let deadline = *head_deadline
-                        .get_or_insert_with(|| tokio::time::Instant::now() + HEAD_TIMEOUT);
+                        .get_or_insert_with(|| tokio::time::Instant::now() + head_timeout);
                     timer.as_mut().reset(deadline);
                     tokio::select! {
                         read = stream.read_buf(&mut buf) => read,
