@@ -130,8 +130,20 @@ async fn redis_stopped_gives_503_then_recovers() {
     })
     .await;
 
-    // Dead Redis: bounded 503; restarted, the same session works again.
+    // Dead Redis: bounded 503; restarted, the same session works again. A warm session may
+    // be served from the near cache until the pool sees its connections close (the raw
+    // lane can get there first by a few milliseconds); then every request is a 503.
     redis_child.kill().await.unwrap();
+    eventually(
+        Duration::from_secs(2),
+        "the near cache to notice the dead Redis",
+        || {
+            let client = client.clone();
+            let api = api.clone();
+            async move { (client.get(&api).send().await.ok()?.status() == 503).then_some(()) }
+        },
+    )
+    .await;
     expect_503("redis killed").await;
     let ready = reqwest::get(format!("{}/readyz", bff.url)).await.unwrap();
     assert_eq!(ready.status(), 503);
