@@ -42,6 +42,28 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An address as `Display` writes it; IPv4 (every proxied request's `X-Forwarded-For`)
+/// without the formatting machinery.
+pub fn text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
 /// The TCP peer, when the server was started with connect info.
 pub fn peer<B>(request: &Request<B>) -> Option<IpAddr> {
     request
@@ -81,6 +103,22 @@ pub fn client(headers: &HeaderMap, peer: IpAddr, trusted: &TrustedProxies) -> Ip
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.100.255.9",
+            "255.255.255.255",
+            "127.0.0.1",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert_eq!(text(ip), ip.to_string());
+        }
+    }
 
     fn headers(xff: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -1,23 +1,20 @@
-//! The accept loop: each connection goes to hyper (HTTP/1.1, or HTTP/2 with prior
-//! knowledge) with the `/api/*` fast path in front of the router, so a warm request never
-//! pays for route matching, the router's boxed services or `axum::serve`'s per-request
-//! wrapping. Sockets get `TCP_NODELAY`; the peer address rides along as axum's
-//! [`ConnectInfo`] (the login rate limit and `X-Forwarded-For` need it).
+//! The accept loop: each connection starts on the raw lane ([`raw::serve`]), or with
+//! `--engine hyper` goes straight to hyper (HTTP/1.1, or HTTP/2 with prior knowledge),
+//! with the `/api/*` fast path in front of the router, so a warm request never pays for
+//! route matching, the router's boxed services or `axum::serve`'s per-request wrapping.
+//! Sockets get `TCP_NODELAY`; the peer address rides along as axum's `ConnectInfo` (the
+//! login rate limit and `X-Forwarded-For` need it).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower::{Layer, ServiceExt};
+use tower::Layer;
 
 use super::fast::{FastApi, FastApiLayer};
 use super::raw;
@@ -65,36 +62,17 @@ pub async fn serve_until(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
+        let handover = raw::Handover {
+            app: app.clone(),
+            builder: builder.clone(),
+            watcher: graceful.watcher(),
+        };
         if raw_lane {
-            let handover = raw::Handover {
-                app: app.clone(),
-                builder: builder.clone(),
-                watcher: graceful.watcher(),
-            };
-            tokio::spawn(raw::serve(
-                state.clone(),
-                stream,
-                peer,
-                handover,
-                stop_raw.clone(),
-            ));
-            continue;
+            let stop = stop_raw.clone();
+            tokio::spawn(raw::serve(state.clone(), stream, peer, handover, stop));
+        } else {
+            tokio::spawn(raw::hyper_only(stream, peer, handover));
         }
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let mut request = request.map(Body::new);
-            request.extensions_mut().insert(ConnectInfo(peer));
-            call(app.clone(), request)
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "connection ended with an error");
-            }
-        });
     }
     drop(listener);
     let _ = stopping.send(true);
@@ -105,11 +83,4 @@ pub async fn serve_until(
         tracing::warn!("connections still open after the drain period; closing them");
     }
     Ok(())
-}
-
-async fn call(
-    app: FastApi<Router>,
-    request: axum::extract::Request,
-) -> Result<axum::response::Response, Infallible> {
-    app.oneshot(request).await
 }

@@ -152,27 +152,43 @@ pub fn forwarded_values(
         ];
     };
     let trusted = origin.trusted.contains(peer);
+    let host = || {
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if !trusted {
+        // The common case, on every proxied request: the chain starts here.
+        return [
+            (
+                HeaderName::from_static("x-forwarded-for"),
+                Some(client_ip::text(peer)),
+            ),
+            (
+                HeaderName::from_static("x-forwarded-proto"),
+                Some("http".to_owned()),
+            ),
+            (HeaderName::from_static("x-forwarded-host"), host()),
+        ];
+    }
     let mut chain: Vec<String> = client_ip::forwarded_chain(headers, peer, origin.trusted)
         .iter()
         .map(IpAddr::to_string)
         .collect();
-    chain.push(peer.to_string());
+    chain.push(client_ip::text(peer));
+    // A trusted proxy's own forwarding fields are believed.
     let incoming = |name: &str| {
-        trusted
-            .then(|| headers.get(name).and_then(|v| v.to_str().ok()))
-            .flatten()
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty() && v.len() <= 256)
     };
     let proto = incoming("x-forwarded-proto")
         .filter(|p| matches!(p.as_str(), "http" | "https"))
         .unwrap_or_else(|| "http".to_owned());
-    let host = incoming("x-forwarded-host").or_else(|| {
-        headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    });
+    let host = incoming("x-forwarded-host").or_else(host);
     [
         (
             HeaderName::from_static("x-forwarded-for"),

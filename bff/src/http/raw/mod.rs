@@ -126,6 +126,11 @@ pub async fn serve(
     }
 }
 
+/// hyper serves the whole connection (`--engine hyper`).
+pub async fn hyper_only(stream: TcpStream, peer: SocketAddr, handover: Handover) {
+    hand_over(stream, BytesMut::new(), peer, handover, None).await;
+}
+
 /// hyper serves the rest of the connection, starting with the bytes in `buf`.
 async fn hand_over(
     stream: TcpStream,

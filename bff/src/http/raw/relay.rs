@@ -122,27 +122,9 @@ fn upstream_head(
             wire::write_field(&mut out, name.as_str().as_bytes(), value.as_bytes());
         }
     }
-    match origin.peer {
-        // The common case, written without the general rules' strings: an untrusted peer
-        // starts the chain, the scheme is ours, the host is the browser's.
-        Some(peer) if !origin.trusted.contains(peer) => {
-            out.extend_from_slice(b"x-forwarded-for: ");
-            write_ip(&mut out, peer);
-            out.extend_from_slice(b"\r\n");
-            wire::write_field(&mut out, b"x-forwarded-proto", b"http");
-            if let Some(host) = fields
-                .get(header::HOST)
-                .filter(|h| wire::is_field_value(h.as_bytes()))
-            {
-                wire::write_field(&mut out, b"x-forwarded-host", host.as_bytes());
-            }
-        }
-        _ => {
-            for (name, value) in headers::forwarded_values(fields, origin) {
-                if let Some(value) = value.filter(|v| wire::is_field_value(v.as_bytes())) {
-                    wire::write_field(&mut out, name.as_str().as_bytes(), value.as_bytes());
-                }
-            }
+    for (name, value) in headers::forwarded_values(fields, origin) {
+        if let Some(value) = value.filter(|v| wire::is_field_value(v.as_bytes())) {
+            wire::write_field(&mut out, name.as_str().as_bytes(), value.as_bytes());
         }
     }
     if !accept {
@@ -209,30 +191,6 @@ async fn attempt(
             wire::parse_response(buf, head_only, pass_cors).map_err(|e| Some(e.into()))?
         {
             return Ok(response);
-        }
-    }
-}
-
-/// An address as `Display` writes it; IPv4 without the formatting machinery.
-fn write_ip(out: &mut Vec<u8>, ip: std::net::IpAddr) {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            for (i, octet) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                if octet >= 100 {
-                    out.push(b'0' + octet / 100);
-                }
-                if octet >= 10 {
-                    out.push(b'0' + octet / 10 % 10);
-                }
-                out.push(b'0' + octet % 10);
-            }
-        }
-        std::net::IpAddr::V6(_) => {
-            use std::io::Write as _;
-            let _ = write!(out, "{ip}");
         }
     }
 }
@@ -368,26 +326,5 @@ async fn answer(client: &mut TcpStream, response: Response, head_only: bool) -> 
     match client.write_all(&out).await {
         Ok(()) => Outcome::KeepAlive,
         Err(_) => Outcome::Close,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        for ip in [
-            "0.0.0.0",
-            "1.2.3.4",
-            "10.100.255.9",
-            "255.255.255.255",
-            "127.0.0.1",
-            "::1",
-            "2001:db8::7",
-        ] {
-            let ip: std::net::IpAddr = ip.parse().expect("ip");
-            let mut out = Vec::new();
-            super::write_ip(&mut out, ip);
-            assert_eq!(out, ip.to_string().into_bytes());
-        }
     }
 }

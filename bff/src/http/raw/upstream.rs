@@ -56,7 +56,8 @@ impl Conn {
 fn checkout(authority: &Authority) -> Option<TcpStream> {
     IDLE.with(|idle| {
         let mut idle = idle.borrow_mut();
-        idle.retain(|i| i.since.elapsed() < IDLE_TIMEOUT);
+        let now = Instant::now();
+        idle.retain(|i| now.duration_since(i.since) < IDLE_TIMEOUT);
         let at = idle.iter().rposition(|i| i.authority == *authority)?;
         Some(idle.swap_remove(at).stream)
     })
