@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::failover::{Outcome, Probe, api, fifty_parallel, logout_reaches};
-use crate::harness::{Bff, BffOptions, Echo, Provider, TokenCounter};
+use crate::failover::{
+    Outcome, Probe, Replicas, api, fifty_parallel, logout_reaches, two_replicas,
+};
 use crate::redis_topology::{self, Cluster, cli, replicated};
 use crate::sessions::{login_with_cookie, session_status};
 use crate::{eventually, loud, until_token_expired};
@@ -38,19 +39,13 @@ async fn cluster_sessions_refresh_failover_and_sign_out_everywhere() {
         return;
     }
     let mut cluster = Cluster::start().await;
-    let provider = Provider::start(ACCESS_TOKEN_SECONDS).await;
-    let counter = TokenCounter::start(&provider).await;
-    let echo = Echo::start().await;
-    let options = BffOptions {
-        redis_url: Some(cluster.url()),
-        token_url: Some(counter.url.clone()),
-        upstream: Some(echo.url.clone()),
-        redis_timeout_ms: Some(500),
-        extra_args: vec!["--session-cache-seconds".into(), "600".into()],
-        ..BffOptions::default()
-    };
-    let a = Bff::start(&provider, options.clone()).await;
-    let b = Bff::start(&provider, options).await;
+    let Replicas {
+        provider: _provider,
+        counter,
+        echo,
+        a,
+        b,
+    } = two_replicas(cluster.url(), ACCESS_TOKEN_SECONDS).await;
     // Three sessions of one user, opened on both replicas.
     let (client, first) = login_with_cookie(&a).await;
     let (_c2, second) = login_with_cookie(&b).await;

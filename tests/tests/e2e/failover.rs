@@ -1,6 +1,7 @@
 //! What the Sentinel and Cluster failover tests share: a probe calling `/api/*` on every
 //! replica while a Redis node dies (statuses and the outage's length), single-flight
-//! refresh bursts, and the near-cache staleness check across replicas.
+//! refresh bursts, the near-cache staleness check across replicas, and the set-up: two BFF
+//! replicas on one Redis topology.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +9,41 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::browser::GOOD_ORIGIN;
-use crate::harness::{Bff, Echo};
+use crate::harness::{Bff, BffOptions, Echo, Provider, TokenCounter};
+
+/// A provider whose token endpoint is counted, an echo upstream, and two BFF replicas on
+/// `redis_url`.
+pub struct Replicas {
+    pub provider: Provider,
+    pub counter: TokenCounter,
+    pub echo: Echo,
+    pub a: Bff,
+    pub b: Bff,
+}
+
+pub async fn two_replicas(redis_url: String, access_token_seconds: u64) -> Replicas {
+    let provider = Provider::start(access_token_seconds).await;
+    let counter = TokenCounter::start(&provider).await;
+    let echo = Echo::start().await;
+    let options = BffOptions {
+        redis_url: Some(redis_url),
+        token_url: Some(counter.url.clone()),
+        upstream: Some(echo.url.clone()),
+        redis_timeout_ms: Some(500),
+        // Longer than the tests: a stale entry could only be dropped by an invalidation.
+        extra_args: vec!["--session-cache-seconds".into(), "600".into()],
+        ..BffOptions::default()
+    };
+    let a = Bff::start(&provider, options.clone()).await;
+    let b = Bff::start(&provider, options).await;
+    Replicas {
+        provider,
+        counter,
+        echo,
+        a,
+        b,
+    }
+}
 
 /// `GET {bff}/api{path}` with exactly this session cookie; 0 for a transport error.
 pub async fn api(bff_url: &str, cookie: &str, path: &str) -> u16 {

@@ -4,117 +4,16 @@
 //! bodies, interim 103 responses, conflicting lengths, a megabyte, and keep-alive
 //! connections it drops while idle.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod odd_upstream;
+
+use std::sync::atomic::Ordering;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::harness::{Bff, BffOptions, Provider};
 use crate::sessions::login_with_cookie;
-
-const BIG: usize = 1024 * 1024;
-
-/// What the upstream answers for a path (and whether it then keeps the connection).
-fn answer(path: &str) -> (Vec<u8>, bool) {
-    let text = |s: &str| s.as_bytes().to_vec();
-    match path {
-        "/chunked" => (
-            text(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\
-                 Set-Cookie: evil=1\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
-            ),
-            true,
-        ),
-        "/close" => (
-            text("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the upstream closes"),
-            false,
-        ),
-        "/early" => (
-            text(
-                "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n\
-                 HTTP/1.1 200 OK\r\nContent-Length: 2\r\nClear-Site-Data: \"*\"\r\n\
-                 Access-Control-Allow-Origin: *\r\nCache-Control: max-age=5\r\n\r\nok",
-            ),
-            true,
-        ),
-        "/big" => {
-            let mut out = format!("HTTP/1.1 200 OK\r\nContent-Length: {BIG}\r\n\r\n").into_bytes();
-            out.extend((0..BIG).map(|i| b'a' + (i % 26) as u8));
-            (out, true)
-        }
-        "/conflicting" => (
-            text("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
-            false,
-        ),
-        "/empty" => (text("HTTP/1.1 204 No Content\r\n\r\n"), true),
-        // Answers, then drops the connection without saying so: the next request on a
-        // kept socket finds it closed.
-        "/drops" => (
-            text("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nonce"),
-            false,
-        ),
-        _ => (
-            text("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-            true,
-        ),
-    }
-}
-
-/// The scripted upstream; counts the requests it read.
-async fn odd_upstream() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(connection(socket, counter.clone()));
-        }
-    });
-    (url, seen)
-}
-
-async fn connection(mut socket: TcpStream, seen: Arc<AtomicUsize>) {
-    let mut buf = Vec::new();
-    loop {
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            let mut chunk = [0u8; 4096];
-            match socket.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().to_owned())
-            })
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        while buf.len() < end + 4 + length {
-            let mut chunk = [0u8; 4096];
-            match socket.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        buf.drain(..end + 4 + length);
-        seen.fetch_add(1, Ordering::SeqCst);
-        let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        let (response, keep) = answer(&path);
-        if socket.write_all(&response).await.is_err() || !keep {
-            return;
-        }
-    }
-}
+use odd_upstream::{BIG, odd_upstream};
 
 /// (status, the fields the browser got except framing and date, body).
 async fn get(
@@ -347,4 +246,87 @@ async fn a_head_that_never_ends_is_cut_off_but_idle_connections_stay() {
         "{}",
         String::from_utf8_lossy(&response)
     );
+}
+
+/// One keep-alive request on `stream` (the raw lane: no `Connection: close`); returns the
+/// status and the body, read by its `Content-Length`.
+async fn keep_alive_get(stream: &mut TcpStream, path: &str, cookie: &str) -> (u16, Vec<u8>) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: bff\r\nCookie: {cookie}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+                return (status, buf[end + 4..end + 4 + length].to_vec());
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed mid-answer for {path}");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The raw lane applies the same path rules as hyper's (odd spellings on a keep-alive
+/// connection, which stays usable after each refusal), and 50 parallel requests on 50
+/// connections all get through.
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_paths_are_refused_on_the_raw_lane_and_bursts_get_through() {
+    let provider = Provider::start(3600).await;
+    let (upstream, seen) = odd_upstream().await;
+    let (bff, cookie) = bff(&provider, &upstream, "raw").await;
+    let authority = bff.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&authority).await.unwrap();
+    let before = seen.load(Ordering::SeqCst);
+    for path in [
+        "/api/%2e%2e/x",
+        "/api/.%2E/x",
+        "/api/a%5c..%5cb",
+        "/api/a%00b",
+        "/api/%252e%252e/x",
+        "/api/a%2fb",
+        "/api/x/../../admin",
+        "/api/..;/x",
+        "/api/%c0%ae%c0%ae/x",
+    ] {
+        let (status, body) = keep_alive_get(&mut stream, path, &cookie).await;
+        assert_eq!(status, 400, "{path}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            String::from_utf8_lossy(&body).contains("bad_request"),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        before,
+        "none reached the upstream"
+    );
+    assert_eq!(
+        keep_alive_get(&mut stream, "/api/early", &cookie).await,
+        (200, b"ok".to_vec())
+    );
+
+    let burst: Vec<_> = (0..50)
+        .map(|_| {
+            let (authority, cookie) = (authority.clone(), cookie.clone());
+            tokio::spawn(async move {
+                let mut stream = TcpStream::connect(&authority).await.unwrap();
+                keep_alive_get(&mut stream, "/api/early", &cookie).await
+            })
+        })
+        .collect();
+    for answer in burst {
+        assert_eq!(answer.await.unwrap(), (200, b"ok".to_vec()));
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), before + 51);
 }

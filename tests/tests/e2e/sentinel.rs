@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::failover::{Probe, api, bearers, fifty_parallel, logout_reaches};
-use crate::harness::{Bff, BffOptions, Echo, Provider, TokenCounter};
+use crate::failover::{
+    Probe, Replicas, api, bearers, fifty_parallel, logout_reaches, two_replicas,
+};
 use crate::redis_topology::{self, SentinelSet, replicated};
 use crate::sessions::{login_with_cookie, session_status};
 use crate::{eventually, loud, until_token_expired};
@@ -21,20 +22,13 @@ async fn sentinel_failover_serves_the_same_session_and_never_logs_out() {
         return;
     }
     let mut set = SentinelSet::start().await;
-    let provider = Provider::start(ACCESS_TOKEN_SECONDS).await;
-    let counter = TokenCounter::start(&provider).await;
-    let echo = Echo::start().await;
-    let options = BffOptions {
-        redis_url: Some(set.url()),
-        token_url: Some(counter.url.clone()),
-        upstream: Some(echo.url.clone()),
-        redis_timeout_ms: Some(500),
-        // Longer than the test: a stale entry could only be dropped by an invalidation.
-        extra_args: vec!["--session-cache-seconds".into(), "600".into()],
-        ..BffOptions::default()
-    };
-    let a = Bff::start(&provider, options.clone()).await;
-    let b = Bff::start(&provider, options).await;
+    let Replicas {
+        provider: _provider,
+        counter,
+        echo,
+        a,
+        b,
+    } = two_replicas(set.url(), ACCESS_TOKEN_SECONDS).await;
     let (client, cookie) = login_with_cookie(&a).await;
     let (_other_client, other_cookie) = login_with_cookie(&b).await;
     for bff in [&a, &b] {

@@ -40,11 +40,11 @@ pub(super) async fn request(
     let head_only = method == Method::HEAD;
     let (target, data) = match fast::plan(state, &method, &uri, &fields).await {
         Plan::Forward { target, data } if target.scheme() == Some(&Scheme::HTTP) => (target, data),
-        Plan::Answer(response) => {
-            state.metrics.request();
-            return answer(client, fast::finish(response), head_only).await;
-        }
+        Plan::Answer(response) => return answer(state, client, response, head_only).await,
         Plan::Forward { .. } | Plan::Slow => return Outcome::HandOver(None),
+    };
+    let Some(authority) = target.authority().cloned() else {
+        return Outcome::HandOver(None);
     };
     let origin = headers::Origin {
         peer: Some(client_ip::canonical(peer.ip())),
@@ -52,9 +52,8 @@ pub(super) async fn request(
     };
     let token = data.access_token.expose();
     if !wire::is_field_value(token.as_bytes()) {
-        state.metrics.request();
         let refused = Error::BadGateway("the access token is not a header value".into());
-        return answer(client, fast::finish(refused.into_response()), head_only).await;
+        return answer(state, client, refused.into_response(), head_only).await;
     }
     let out = upstream_head(state, &method, &target, &fields, &origin, token);
     let started = std::time::Instant::now();
@@ -63,9 +62,6 @@ pub(super) async fn request(
         .as_mut()
         .reset(Instant::now() + Duration::from_secs(state.config.upstream_timeout_seconds));
     let pass_cors = state.config.pass_cors_headers;
-    let Some(authority) = target.authority().cloned() else {
-        return Outcome::HandOver(None);
-    };
     let exchanged = tokio::select! {
         biased;
         exchanged = exchange(&authority, &out, head_only, pass_cors) => Ok(exchanged),
@@ -74,14 +70,12 @@ pub(super) async fn request(
     let (conn, response, buf) = match exchanged {
         Ok(Ok(exchanged)) => exchanged,
         Ok(Err(err)) => {
-            state.metrics.request();
             let failed = Error::BadGateway(format!("upstream: {err}"));
-            return answer(client, fast::finish(failed.into_response()), head_only).await;
+            return answer(state, client, failed.into_response(), head_only).await;
         }
-        Err(_) => {
-            state.metrics.request();
+        Err(()) => {
             let failed = Error::BadGateway("upstream timed out".into());
-            return answer(client, fast::finish(failed.into_response()), head_only).await;
+            return answer(state, client, failed.into_response(), head_only).await;
         }
     };
     state.metrics.upstream(started.elapsed());
@@ -310,9 +304,16 @@ async fn relay_to_close(
     }
 }
 
-/// Writes a generated answer (an error document) with its length.
-async fn answer(client: &mut TcpStream, response: Response, head_only: bool) -> Outcome {
-    let (parts, body) = response.into_parts();
+/// Writes a generated answer (an error document) with its length and the `/api/*`
+/// answer headers; counted as a request.
+async fn answer(
+    state: &SharedState,
+    client: &mut TcpStream,
+    response: Response,
+    head_only: bool,
+) -> Outcome {
+    state.metrics.request();
+    let (parts, body) = fast::finish(response).into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_ANSWER).await else {
         return Outcome::Close;
     };
