@@ -118,6 +118,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/auth/session", get(session::info))
         .merge(protected)
         .layer(sessions)
+        // Outside tower-sessions: its own save after the handler answers a bare 500 when
+        // the store fails right then (seen by the chaos soak during a Redis restart).
+        .layer(middleware::map_response(session_save_failed_is_503))
         // Before tower-sessions reads the cookie: two session cookies are no session.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -142,6 +145,16 @@ pub fn router(state: SharedState) -> Router {
         }))
         // The `/api/*` fast path sits in front of this router, not in it: see `serve::app`.
         .with_state(state)
+}
+
+/// The handlers never answer 500 ([`crate::error::Error`] maps every failure to a 4xx or
+/// a 503), so a 500 here is tower-sessions failing to save the session after the handler:
+/// the store is unavailable, and the client may retry.
+async fn session_save_failed_is_503(response: Response) -> Response {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        return crate::error::Error::StoreUnavailable("session save failed".into()).into_response();
+    }
+    response
 }
 
 /// `/readyz` and `/metrics`, for the main listener or `--metrics-listen`.
@@ -195,4 +208,28 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_session_save_is_a_503_with_the_store_error() {
+        let mut bare = Response::default();
+        *bare.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        let mapped = session_save_failed_is_503(bare).await;
+        assert_eq!(mapped.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(mapped.into_body(), 1024)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["error"], "session_store_unavailable");
+        let ok = session_save_failed_is_503(Response::default()).await;
+        assert_eq!(
+            ok.status(),
+            StatusCode::OK,
+            "anything else passes unchanged"
+        );
+    }
 }
